@@ -1,0 +1,50 @@
+"""Checks for the visible tests: each failure says what was found and what
+was expected, in words a student can act on."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def assert_shape(name: str, found, expected_shape: tuple) -> None:
+    """Fail unless ``found`` is an array of ``expected_shape``."""
+    if not isinstance(found, np.ndarray):
+        raise AssertionError(f"{name} should be a NumPy array of shape {expected_shape}, "
+                             f"got {type(found).__name__}.")
+    if found.shape != tuple(expected_shape):
+        raise AssertionError(f"{name} has shape {found.shape}, expected {tuple(expected_shape)}.")
+
+
+def assert_dtype_kind(name: str, found: np.ndarray, kind: str) -> None:
+    """Fail unless ``found``'s dtype is of ``kind``: "integer" or "floating"."""
+    wanted = {"integer": np.integer, "floating": np.floating}[kind]
+    if not np.issubdtype(found.dtype, wanted):
+        raise AssertionError(f"{name} has dtype {found.dtype}, expected an {kind} dtype.")
+
+
+def assert_close(name: str, found, expected, *, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Fail unless ``found`` matches ``expected`` in shape and, entry by entry,
+    to ``|found - expected| <= atol + rtol * |expected|``."""
+    expected = np.asarray(expected)
+    assert_shape(name, found, expected.shape)
+    if not np.all(np.isfinite(found)):
+        raise AssertionError(f"{name} contains nan or inf "
+                             f"({int(np.sum(~np.isfinite(found)))} entries).")
+    excess = np.abs(found - expected) - (atol + rtol * np.abs(expected))
+    if np.any(excess > 0):
+        worst = np.unravel_index(np.argmax(excess), expected.shape)
+        raise AssertionError(
+            f"{name} differs from the expected value in {int(np.sum(excess > 0))} of "
+            f"{expected.size} entries; at index {tuple(int(i) for i in worst)} found "
+            f"{found[worst]}, expected {expected[worst]}.")
+
+
+def assert_equal(name: str, found, expected) -> None:
+    """Exact comparison, for integer results such as counts."""
+    expected = np.asarray(expected)
+    assert_shape(name, found, expected.shape)
+    wrong = found != expected
+    if np.any(wrong):
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise AssertionError(
+            f"{name} is wrong in {int(np.sum(wrong))} of {expected.size} entries; "
+            f"at index {first} found {found[first]}, expected {expected[first]}.")

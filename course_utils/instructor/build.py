@@ -1,0 +1,121 @@
+"""The main job: build the course from solutions/ and prove it grades.
+
+1. Generate the student notebooks with nbgrader (in a scratch course) and
+   bring notebooks/ up to date.
+2. Execute every solution notebook in the grading profile: any error fails.
+3. Autograde two demo submissions per assignment: the solutions (must get
+   full marks) and the untouched release (must get zero).
+4. Print a score table and where to go next.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .course import RELEASE, REPO, SOLUTIONS, NotebookScore, ScratchCourse, assignments, notebooks_of
+from .execute import execute_notebook
+
+DEMO_SOLUTION, DEMO_BLANK = "demo-solution", "demo-blank"
+
+
+@dataclass
+class Row:
+    assignment: str
+    notebook: str
+    seconds: float
+    solution: NotebookScore
+    blank: NotebookScore
+
+    @property
+    def ok(self) -> bool:
+        return (self.solution.auto_score == self.solution.auto_max > 0
+                and self.blank.auto_score == 0)
+
+
+def sync_release(generated: list[Path], target_dir: Path, *, overwrite: bool) -> list[str]:
+    """Copy freshly generated notebooks into notebooks/<assignment>/.
+
+    A file there that differs from the generated one may hold someone's work:
+    it is replaced only with ``overwrite``, and then kept as a ``.bak`` copy.
+    Returns one line per file that was not already up to date.
+    """
+    target_dir.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for source in generated:
+        target = target_dir / source.name
+        shown = f"notebooks/{target_dir.name}/{target.name}"
+        if target.exists() and target.read_bytes() == source.read_bytes():
+            continue
+        if target.exists() and not overwrite:
+            notes.append(f"KEPT {shown}: it differs from what solutions/ "
+                         "generates (edited, or the solution changed); rerun with --overwrite "
+                         "to replace it (a .bak copy is kept).")
+            continue
+        if target.exists():
+            backup = target.with_name(target.name + f".{time.strftime('%Y%m%d-%H%M%S')}.bak")
+            shutil.copy2(target, backup)
+            notes.append(f"replaced {shown} (old copy: {backup.name})")
+        else:
+            notes.append(f"created {shown}")
+        shutil.copy2(source, target)
+    return notes
+
+
+def build(*, overwrite: bool = False, only: list[str] | None = None) -> bool:
+    """Run the main job; returns True when every notebook passed."""
+    names = only or assignments()
+    rows, notes = [], []
+    with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
+        course = ScratchCourse.create(Path(tmp) / "course")
+        for assignment in names:
+            print(f"[{assignment}] generating the student version with nbgrader")
+            released = course.generate(assignment)
+            notes += sync_release(released, REPO / RELEASE / assignment, overwrite=overwrite)
+            solutions = notebooks_of(REPO, SOLUTIONS, assignment)
+            seconds = {}
+            for notebook in solutions:
+                print(f"[{assignment}] executing {notebook.name} (grading profile)")
+                start = time.perf_counter()
+                execute_notebook(notebook, profile="grading")
+                seconds[notebook.name] = time.perf_counter() - start
+            print(f"[{assignment}] autograding the demo submissions")
+            course.submit(DEMO_SOLUTION, assignment, solutions)
+            course.submit(DEMO_BLANK, assignment, released)
+            course.autograde(assignment, DEMO_SOLUTION)
+            course.autograde(assignment, DEMO_BLANK)
+            full = course.scores(assignment, DEMO_SOLUTION)
+            blank = course.scores(assignment, DEMO_BLANK)
+            for notebook in solutions:
+                name = notebook.stem
+                rows.append(Row(assignment, notebook.name, seconds[notebook.name],
+                                full[name], blank[name]))
+    print_report(rows, notes)
+    return all(row.ok for row in rows)
+
+
+def print_report(rows: list[Row], notes: list[str]) -> None:
+    print()
+    for note in notes:
+        print(note)
+    header = (f"{'notebook':<32} {'solution':>10} {'blank':>8} {'manual':>8} "
+              f"{'run time':>9}  result")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        verdict = "ok" if r.ok else "FAILED " + ", ".join(r.solution.failed_tests)
+        print(f"{r.notebook:<32} {r.solution.auto_score:>4g} / {r.solution.auto_max:<3g} "
+              f"{r.blank.auto_score:>3g} / {r.blank.auto_max:<3g} {r.solution.manual_max:>5g} pt "
+              f"{r.seconds:>7.1f} s  {verdict}")
+    print("""
+solution: autograded points of the solutions (must be full marks);
+blank: the untouched student version (must be zero); manual: points an
+instructor grades by hand (written answers).
+
+Next steps
+  Student:    source .venv/bin/activate && jupyter lab notebooks/
+              (COURSE_PROFILE=grading jupyter lab for the fast, small profile)
+  Instructor: edit solutions/, then `course build --overwrite` to release;
+              `nbgrader autograde <assignment>` grades submitted/ (see README.md).""")

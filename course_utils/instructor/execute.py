@@ -1,0 +1,37 @@
+"""Execute notebooks headless in a chosen run profile."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .course import tool_env
+
+
+@dataclass(frozen=True)
+class CellError:
+    cell_id: str
+    name: str      # exception class name, e.g. "NotImplementedError"
+    message: str
+
+
+def execute_notebook(path: Path, *, profile: str = "grading", timeout: int = 300,
+                     allow_errors: bool = False) -> tuple[nbformat.NotebookNode, list[CellError]]:
+    """Run every cell of ``path`` in a fresh kernel, in the notebook's folder.
+
+    With ``allow_errors=False`` the first failing cell raises
+    ``nbclient.exceptions.CellExecutionError``; otherwise execution goes on and
+    the errors are returned. A dying kernel always raises.
+    Returns the executed notebook and the list of cell errors.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    client.execute(env=tool_env(COURSE_PROFILE=profile))  # passed on to the kernel
+    errors = [CellError(cell.get("id", "?"), out.ename, out.evalue)
+              for cell in notebook.cells if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if out.output_type == "error"]
+    return notebook, errors

@@ -1,0 +1,56 @@
+"""Figures shared by the notebooks: every one has a title and labelled axes."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def show_image_grid(images: np.ndarray, labels: np.ndarray, class_names, *,
+                    per_class: int = 8, title: str = "Examples per class", seed: int = 0):
+    """A grid with one row per class and ``per_class`` random examples in it.
+
+    images: (N, H, W) grayscale or (N, 3, H, W) colour, uint8 or floats in [0, 1].
+    labels: (N,) integer class indices into ``class_names``.
+    Returns the matplotlib Figure.
+    """
+    rng = np.random.default_rng(seed)
+    n_classes = len(class_names)
+    fig, axes = plt.subplots(n_classes, per_class, figsize=(per_class * 0.9, n_classes * 0.95),
+                             squeeze=False)
+    for c, row in enumerate(axes):
+        members = np.flatnonzero(labels == c)
+        picks = rng.choice(members, size=min(per_class, members.size), replace=False)
+        for ax, index in zip(row, picks):
+            image = images[index]
+            if image.ndim == 3:  # channels first -> height, width, channels
+                image = np.moveaxis(image, 0, -1)
+            ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None)
+        for ax in row:
+            ax.set_xticks([]), ax.set_yticks([])
+        row[0].set_ylabel(class_names[c], rotation=0, ha="right", va="center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(counts: np.ndarray, class_names, *, title: str = "Confusion matrix",
+                          ax=None):
+    """Heat map of a (C, C) count matrix: rows are true classes, columns predictions.
+    Each row is shown as a fraction of that class's samples."""
+    counts = np.asarray(counts)
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+    ax.set_yticks(ticks, class_names)
+    for (i, j), value in np.ndenumerate(fractions):
+        if value >= 0.01:
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if value > 0.5 else "black")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, label="fraction of the true class")
+    return ax

@@ -1,0 +1,104 @@
+"""Every notebook, executed and graded for real.
+
+- solutions execute in the grading profile without any error;
+- released notebooks execute without crashing the kernel, and the only
+  errors are the NotImplementedError of unanswered exercises;
+- notebooks/ is byte for byte what nbgrader generates from solutions/ now;
+- the nbgrader round trip in a scratch course: the solutions get full marks,
+  the untouched release gets zero on every autograded test.
+"""
+import json
+import re
+
+import pytest
+
+from course_utils.instructor.course import (RELEASE, REPO, SOLUTIONS, ScratchCourse, assignments,
+                                            notebooks_of)
+from course_utils.instructor.execute import execute_notebook
+
+ASSIGNMENTS = assignments()
+SOLUTION_NOTEBOOKS = [nb for a in ASSIGNMENTS for nb in notebooks_of(REPO, SOLUTIONS, a)]
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = ScratchCourse.create(tmp_path_factory.mktemp("scratch") / "course")
+    for assignment in ASSIGNMENTS:
+        course.generate(assignment)
+    return course
+
+
+def test_there_are_notebooks():
+    assert SOLUTION_NOTEBOOKS, "solutions/ holds no notebooks"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_what_nbgrader_generates(course, assignment):
+    generated = {p.name: p.read_bytes() for p in notebooks_of(course.root, RELEASE, assignment)}
+    committed = {p.name: p.read_bytes() for p in notebooks_of(REPO, RELEASE, assignment)}
+    assert generated.keys() == committed.keys()
+    stale = [name for name in generated if generated[name] != committed[name]]
+    assert not stale, f"notebooks/{assignment}: {stale} are stale; run `course build --overwrite`"
+
+
+@pytest.mark.parametrize("notebook", SOLUTION_NOTEBOOKS, ids=lambda p: p.stem)
+def test_solution_notebook_is_clean_source(notebook):
+    nb = json.loads(notebook.read_text())
+    cells = nb["cells"]
+    assert not [c["id"] for c in cells if c.get("outputs") or c.get("execution_count")], \
+        "solutions/ is committed without outputs"
+    ids = [c["id"] for c in cells]
+    assert len(ids) == len(set(ids)), "cell ids must be unique"
+    grade_ids = [nbgrader_meta(c)["grade_id"] for c in cells if nbgrader_meta(c)]
+    assert len(grade_ids) == len(set(grade_ids)), "a duplicate grade_id stops nbgrader"
+    assert not [g for g in grade_ids if re.fullmatch(r"cell-[0-9a-f]+", g)], \
+        "grade ids must say what they grade"
+    tests = [c for c in cells if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    assert tests and all(nbgrader_meta(c)["points"] > 0 for c in tests)
+    assert any("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in tests), \
+        "every notebook has hidden tests"
+    for cell in cells:
+        if nbgrader_meta(cell).get("solution") and cell["cell_type"] == "code":
+            assert "### BEGIN SOLUTION" in "".join(cell["source"]), cell["id"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_hides_solutions_and_hidden_tests(course, assignment):
+    for notebook in notebooks_of(course.root, RELEASE, assignment):
+        text = notebook.read_text()
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
+            assert marker not in text, f"{notebook.name} leaks '{marker}'"
+
+
+@pytest.mark.parametrize("notebook", SOLUTION_NOTEBOOKS, ids=lambda p: p.stem)
+def test_solution_executes_without_error(notebook):
+    execute_notebook(notebook, profile="grading")  # raises CellExecutionError on any error
+
+
+@pytest.mark.parametrize("notebook", SOLUTION_NOTEBOOKS, ids=lambda p: p.stem)
+def test_release_executes_and_only_unanswered_exercises_fail(notebook):
+    released = REPO / RELEASE / notebook.parent.name / notebook.name
+    _, errors = execute_notebook(released, profile="grading", allow_errors=True)
+    assert errors, "an untouched release should raise NotImplementedError somewhere"
+    others = [e for e in errors if e.name != "NotImplementedError"]
+    assert not others, f"errors other than unanswered exercises: {others}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_nbgrader_round_trip(course, assignment):
+    solutions = notebooks_of(REPO, SOLUTIONS, assignment)
+    course.submit("alice", assignment, solutions)
+    course.submit("bob", assignment, notebooks_of(course.root, RELEASE, assignment))
+    course.autograde(assignment, "alice")
+    course.autograde(assignment, "bob")
+    full, blank = course.scores(assignment, "alice"), course.scores(assignment, "bob")
+    assert set(full) == set(blank) == {nb.stem for nb in solutions}
+    for name, score in full.items():
+        assert score.auto_max > 0
+        assert score.auto_score == score.auto_max, f"{name}: solution lost {score.failed_tests}"
+        assert blank[name].auto_score == 0, f"{name}: blank release scored {blank[name]}"
+        assert blank[name].auto_max == score.auto_max
