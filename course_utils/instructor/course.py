@@ -93,9 +93,13 @@ class NotebookScore:
 
     @classmethod
     def from_gradebook(cls, notebook) -> "NotebookScore":
-        auto = [g for g in notebook.grades if g.auto_score is not None]
-        manual = [g for g in notebook.grades if g.auto_score is None]
-        return cls(auto_score=sum(g.auto_score for g in auto),
+        # Graded cells that are also solution cells are written answers: the
+        # instructor scores them (nbgrader only gives 0 to unchanged ones).
+        answers = {cell.name for cell in notebook.notebook.solution_cells}
+        auto = [g for g in notebook.grades if g.name not in answers]
+        manual = [g for g in notebook.grades if g.name in answers]
+        return cls(auto_score=sum(g.auto_score or 0 for g in auto),
                    auto_max=sum(g.max_score for g in auto),
                    manual_max=sum(g.max_score for g in manual),
-                   failed_tests=tuple(sorted(g.name for g in auto if g.auto_score < g.max_score)))
+                   failed_tests=tuple(sorted(g.name for g in auto
+                                             if (g.auto_score or 0) < g.max_score)))

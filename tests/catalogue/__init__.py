@@ -1,0 +1,16 @@
+"""The grading catalogue, per assignment: realistic bugs the tests must catch
+and valid alternatives they must accept (see ../../shared/grading_catalogue/).
+
+Each module is named after its assignment and defines ``BUGS`` and
+``ALTERNATIVES``, lists of :class:`Variant`.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    cell: str                 # id of the solution cell it replaces
+    source: str               # the replacement code
+    tests: tuple[str, ...]    # ids of the test cells that grade it
+    must_fail: tuple[str, ...] = ()  # for bugs: test cells that must fail (default: any of tests)

@@ -1,0 +1,84 @@
+"""Hidden tests against the grading catalogue: every realistic bug loses the
+marks of its exercise, every valid alternative keeps them.
+
+Each solution notebook runs once, in this process, in the grading profile;
+then each variant replaces its exercise's solution cell, that exercise's test
+cells are rerun, and the original is restored.
+"""
+import importlib
+import pkgutil
+
+import matplotlib
+import pytest
+
+from course_utils.instructor.cells import NotebookCells
+from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
+
+from . import catalogue
+
+matplotlib.use("Agg")
+
+MODULES = {m.name: importlib.import_module(f"tests.catalogue.{m.name}")
+           for m in pkgutil.iter_modules(catalogue.__path__)}
+
+
+def assignment_of(module_name: str) -> str:
+    return module_name.removeprefix("a")  # modules are a<assignment> (names start with a digit)
+
+
+def variants(kind: str):
+    return [pytest.param(name, v, id=f"{assignment_of(name)}:{v.name}")
+            for name, module in MODULES.items() for v in getattr(module, kind)]
+
+
+@pytest.fixture(scope="module")
+def executed(monkeypatch_module):
+    """Executed solution notebooks, by assignment, built on first use."""
+    cache = {}
+
+    def get(module_name):
+        if module_name not in cache:
+            assignment = assignment_of(module_name)
+            (path,) = notebooks_of(REPO, SOLUTIONS, assignment)
+            cells = NotebookCells(path)
+            errors = cells.run_all()
+            assert not errors, f"the solution of {assignment} fails: {errors}"
+            cache[module_name] = cells
+        return cache[module_name]
+    return get
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_PROFILE", "grading")
+        yield patch
+
+
+def run_variant(cells: NotebookCells, variant):
+    assert variant.cell in cells.source, f"no solution cell {variant.cell}"
+    assert cells.run(variant.cell, variant.source) is None, "the variant itself does not run"
+    try:
+        return {test: cells.run(test) for test in variant.tests}
+    finally:
+        assert cells.run(variant.cell) is None  # restore the solution
+
+
+@pytest.mark.parametrize("module_name, variant", variants("BUGS"))
+def test_bug_is_caught(executed, module_name, variant):
+    outcome = run_variant(executed(module_name), variant)
+    must_fail = variant.must_fail or variant.tests
+    assert any(outcome[t] is not None for t in must_fail), \
+        f"'{variant.name}' passes {list(must_fail)}"
+    for test in must_fail:
+        error = outcome[test]
+        if error is not None:  # the failure explains itself in words
+            assert isinstance(error, AssertionError) and str(error).strip(), \
+                f"{test} failed without words: {error!r}"
+
+
+@pytest.mark.parametrize("module_name, variant", variants("ALTERNATIVES"))
+def test_alternative_gets_full_marks(executed, module_name, variant):
+    outcome = run_variant(executed(module_name), variant)
+    failed = {t: repr(e) for t, e in outcome.items() if e is not None}
+    assert not failed, f"valid alternative '{variant.name}' fails {failed}"
