@@ -2,10 +2,10 @@
 
 1. Generate the student notebooks with nbgrader (in a scratch course) and
    bring notebooks/ up to date.
-2. Execute every solution notebook in the grading profile: any error fails.
-3. Autograde two demo submissions per assignment: the solutions (must get
-   full marks) and the untouched release (must get zero).
-4. Print a score table and where to go next.
+2. Autograde two demo submissions per assignment, in the grading profile:
+   the solutions (full marks, and no cell may raise) and the untouched
+   release (zero, and only the NotImplementedError of unanswered exercises).
+3. Print a score table and where to go next.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .course import RELEASE, REPO, SOLUTIONS, NotebookScore, ScratchCourse, assignments, notebooks_of
-from .execute import execute_notebook
+from .execute import CellError
 
 DEMO_SOLUTION, DEMO_BLANK = "demo-solution", "demo-blank"
 
@@ -28,11 +28,20 @@ class Row:
     seconds: float
     solution: NotebookScore
     blank: NotebookScore
+    solution_errors: list[CellError]
+    blank_errors: list[CellError]
 
     @property
-    def ok(self) -> bool:
-        return (self.solution.auto_score == self.solution.auto_max > 0
-                and self.blank.auto_score == 0)
+    def problems(self) -> list[str]:
+        found = [f"solution fails {t}" for t in self.solution.failed_tests]
+        found += [f"solution raises {e.name} in {e.cell_id}" for e in self.solution_errors]
+        if self.blank.auto_score:
+            found.append(f"blank release scores {self.blank.auto_score:g}")
+        found += [f"blank release raises {e.name} in {e.cell_id}" for e in self.blank_errors
+                  if e.name != "NotImplementedError"]
+        if self.solution.auto_max == 0:
+            found.append("no autograded tests")
+        return found
 
 
 def sync_release(generated: list[Path], target_dir: Path, *, overwrite: bool) -> list[str]:
@@ -75,25 +84,24 @@ def build(*, overwrite: bool = False, only: list[str] | None = None) -> bool:
             released = course.generate(assignment)
             notes += sync_release(released, REPO / RELEASE / assignment, overwrite=overwrite)
             solutions = notebooks_of(REPO, SOLUTIONS, assignment)
-            seconds = {}
-            for notebook in solutions:
-                print(f"[{assignment}] executing {notebook.name} (grading profile)")
-                start = time.perf_counter()
-                execute_notebook(notebook, profile="grading")
-                seconds[notebook.name] = time.perf_counter() - start
-            print(f"[{assignment}] autograding the demo submissions")
             course.submit(DEMO_SOLUTION, assignment, solutions)
             course.submit(DEMO_BLANK, assignment, released)
+            print(f"[{assignment}] autograding the solutions (grading profile)")
+            start = time.perf_counter()
             course.autograde(assignment, DEMO_SOLUTION)
+            seconds = time.perf_counter() - start
+            print(f"[{assignment}] autograding the untouched release")
             course.autograde(assignment, DEMO_BLANK)
             full = course.scores(assignment, DEMO_SOLUTION)
             blank = course.scores(assignment, DEMO_BLANK)
+            full_errors = course.autograded_errors(assignment, DEMO_SOLUTION)
+            blank_errors = course.autograded_errors(assignment, DEMO_BLANK)
             for notebook in solutions:
                 name = notebook.stem
-                rows.append(Row(assignment, notebook.name, seconds[notebook.name],
-                                full[name], blank[name]))
+                rows.append(Row(assignment, notebook.name, seconds / len(solutions),
+                                full[name], blank[name], full_errors[name], blank_errors[name]))
     print_report(rows, notes)
-    return all(row.ok for row in rows)
+    return not any(row.problems for row in rows)
 
 
 def print_report(rows: list[Row], notes: list[str]) -> None:
@@ -101,11 +109,11 @@ def print_report(rows: list[Row], notes: list[str]) -> None:
     for note in notes:
         print(note)
     header = (f"{'notebook':<32} {'solution':>10} {'blank':>8} {'manual':>8} "
-              f"{'run time':>9}  result")
+              f"{'autograde':>9}  result")
     print(header)
     print("-" * len(header))
     for r in rows:
-        verdict = "ok" if r.ok else "FAILED " + ", ".join(r.solution.failed_tests)
+        verdict = "FAILED: " + "; ".join(r.problems) if r.problems else "ok"
         print(f"{r.notebook:<32} {r.solution.auto_score:>4g} / {r.solution.auto_max:<3g} "
               f"{r.blank.auto_score:>3g} / {r.blank.auto_max:<3g} {r.solution.manual_max:>5g} pt "
               f"{r.seconds:>7.1f} s  {verdict}")

@@ -73,6 +73,15 @@ class ScratchCourse:
     def autograde(self, assignment: str, student: str) -> str:
         return self.nbgrader("autograde", assignment, "--student", student, "--force")
 
+    def autograded_errors(self, assignment: str, student: str) -> dict[str, list]:
+        """Errors raised while autograding, per notebook (cell id, exception, message)."""
+        import nbformat
+
+        from .execute import cell_errors
+
+        return {path.stem: cell_errors(nbformat.read(path, as_version=4))
+                for path in notebooks_of(self.root / "autograded" / student, "", assignment)}
+
     def scores(self, assignment: str, student: str) -> dict[str, "NotebookScore"]:
         """Scores per notebook of one graded submission, read from the gradebook."""
         from nbgrader.api import Gradebook

@@ -31,7 +31,11 @@ def execute_notebook(path: Path, *, profile: str = "grading", timeout: int = 300
                             allow_errors=allow_errors,
                             resources={"metadata": {"path": str(Path(path).parent)}})
     client.execute(env=tool_env(COURSE_PROFILE=profile))  # passed on to the kernel
-    errors = [CellError(cell.get("id", "?"), out.ename, out.evalue)
-              for cell in notebook.cells if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.output_type == "error"]
-    return notebook, errors
+    return notebook, cell_errors(notebook)
+
+
+def cell_errors(notebook: nbformat.NotebookNode) -> list[CellError]:
+    """The errors recorded in the outputs of an executed notebook."""
+    return [CellError(cell.get("id", "?"), out.ename, out.evalue)
+            for cell in notebook.cells if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.output_type == "error"]
