@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/pytest ] || ./setup.sh --install-only
-exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
+# loadgroup: the catalogue variants of one notebook run on one worker (one execution).
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -27,7 +27,9 @@ def assignment_of(module_name: str) -> str:
 
 
 def variants(kind: str):
-    return [pytest.param(name, v, id=f"{assignment_of(name)}:{v.name}")
+    # One xdist group per notebook: its variants share one execution of it.
+    return [pytest.param(name, v, id=f"{assignment_of(name)}:{v.name}",
+                         marks=pytest.mark.xdist_group(name))
             for name, module in MODULES.items() for v in getattr(module, kind)]
 
 
