@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ def sync_release(generated: list[Path], target_dir: Path, *, overwrite: bool) ->
     """Copy freshly generated notebooks into notebooks/<assignment>/.
 
     A file there that differs from the generated one may hold someone's work:
-    it is replaced only with ``overwrite``, and then kept as a ``.bak`` copy.
+    it is replaced only with ``overwrite``, and kept as a ``.bak`` copy unless
+    git already has exactly that file committed.
     Returns one line per file that was not already up to date.
     """
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,9 @@ def sync_release(generated: list[Path], target_dir: Path, *, overwrite: bool) ->
                          "generates (edited, or the solution changed); rerun with --overwrite "
                          "to replace it (a .bak copy is kept).")
             continue
-        if target.exists():
+        if target.exists() and target.read_bytes() == _committed(target):
+            notes.append(f"replaced {shown} (the old version is committed)")
+        elif target.exists():
             backup = target.with_name(target.name + f".{time.strftime('%Y%m%d-%H%M%S')}.bak")
             shutil.copy2(target, backup)
             notes.append(f"replaced {shown} (old copy: {backup.name})")
@@ -71,6 +75,13 @@ def sync_release(generated: list[Path], target_dir: Path, *, overwrite: bool) ->
             notes.append(f"created {shown}")
         shutil.copy2(source, target)
     return notes
+
+
+def _committed(path: Path) -> bytes | None:
+    """The file's bytes as committed at git HEAD, or None."""
+    done = subprocess.run(["git", "show", f"HEAD:./{path.name}"], cwd=path.parent,
+                          capture_output=True)
+    return done.stdout if done.returncode == 0 else None
 
 
 def build(*, overwrite: bool = False, only: list[str] | None = None) -> bool:
