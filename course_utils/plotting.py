@@ -54,3 +54,34 @@ def plot_confusion_matrix(counts: np.ndarray, class_names, *, title: str = "Conf
     ax.set_title(title)
     ax.figure.colorbar(image, ax=ax, label="fraction of the true class")
     return ax
+
+
+def plot_training_curves(history: dict, *, title: str = "Training curves", x_label: str = "epoch"):
+    """Loss and accuracy curves side by side.
+
+    history: dict of equal-length lists, one value per epoch (or per
+             evaluation): ``"train_loss"``, ``"val_loss"`` (cross-entropy,
+             nats) and ``"train_acc"``, ``"val_acc"`` (fractions in [0, 1]).
+             Keys that are missing or empty are skipped, so a history with
+             only training values works too.
+    title:   the figure's title; x_label: what one point on the x axis is.
+    Returns the matplotlib Figure (accuracies are shown in percent).
+    """
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for split, style in (("train", "-o"), ("val", "--s")):
+        label = "training" if split == "train" else "validation"
+        for key, ax, scale in ((f"{split}_loss", loss_ax, 1.0), (f"{split}_acc", acc_ax, 100.0)):
+            values = history.get(key)
+            if values is None or len(values) == 0:
+                continue
+            steps = np.arange(1, len(values) + 1)
+            ax.plot(steps, scale * np.asarray(values, dtype=float), style, markersize=3, label=label)
+    loss_ax.set(xlabel=x_label, ylabel="loss (cross-entropy, nats)", title="Loss")
+    acc_ax.set(xlabel=x_label, ylabel="accuracy (%)", title="Accuracy")
+    for ax in (loss_ax, acc_ax):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
