@@ -5,7 +5,7 @@ import importlib
 import platform
 import sys
 
-REQUIRED = ("numpy", "torch", "matplotlib", "ipywidgets", "tqdm", "nbgrader")
+REQUIRED = ("numpy", "scipy", "torch", "matplotlib", "ipywidgets", "tqdm", "nbgrader")
 MIN_PYTHON = (3, 10)
 
 
