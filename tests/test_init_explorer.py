@@ -1,0 +1,150 @@
+"""The initialization explorer's computation, with initializers and layer
+statistics written here (torch.nn.init and torch autograd), not the notebook's."""
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from course_utils.widgets import init_explorer as ie
+
+matplotlib.use("Agg")
+
+
+def _torch_init(fill):
+    def init(shape, rng):
+        generator = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+        return fill(torch.empty(shape, dtype=torch.float64), generator=generator).numpy()
+    return init
+
+
+INITIALIZERS = {
+    "glorot uniform": _torch_init(torch.nn.init.xavier_uniform_),
+    "kaiming normal": _torch_init(lambda t, generator: torch.nn.init.kaiming_normal_(
+        t, nonlinearity="relu", generator=generator)),
+    "normal(0, 1)": _torch_init(lambda t, generator: torch.nn.init.normal_(t, generator=generator)),
+}
+ACT = {"linear": lambda z: z, "relu": torch.relu, "tanh": torch.tanh}
+
+
+def torch_layer_statistics(x, weights, activation, dout):
+    h = torch.tensor(x)
+    inputs, outputs = [], []
+    for w in weights:
+        if h.requires_grad:
+            h.retain_grad()
+        else:
+            h.requires_grad_(True)
+        inputs.append(h)
+        h = ACT[activation](h @ torch.tensor(w).T)
+        outputs.append(h)
+    h.backward(torch.tensor(dout))
+    act_std = np.array([o.detach().std(unbiased=False).item() for o in outputs])
+    grad_std = np.array([i.grad.std(unbiased=False).item() for i in inputs])
+    return act_std, grad_std, [o.detach().numpy() for o in outputs]
+
+
+def state(**controls):
+    return ie.explorer_state(INITIALIZERS, torch_layer_statistics, **controls)
+
+
+@pytest.mark.parametrize("depth, expected", [(1, [0]), (3, [0, 1, 2]), (5, [0, 1, 2, 3, 4]),
+                                             (10, [0, 2, 4, 7, 9]), (50, [0, 12, 24, 37, 49])])
+def test_histogram_layers_first_last_and_spread(depth, expected):
+    assert ie.histogram_layers(depth) == expected
+
+
+def test_state_shapes_and_determinism():
+    s = state(scheme="glorot uniform", depth=7, width=30, activation="tanh", batch=64)
+    assert s["act_std"].shape == s["grad_std"].shape == s["weight_std"].shape == (7,)
+    assert s["layers"] == ie.histogram_layers(7)
+    for counts, edges in s["histograms"]:
+        assert counts.sum() == 64 * 30 and edges.shape == (41,)
+    again = state(scheme="glorot uniform", depth=7, width=30, activation="tanh", batch=64)
+    np.testing.assert_array_equal(s["act_std"], again["act_std"])
+    other = state(scheme="glorot uniform", depth=7, width=30, activation="tanh", batch=64, seed=1)
+    assert not np.array_equal(s["act_std"], other["act_std"])
+
+
+def test_weights_follow_scheme_and_gain():
+    s = state(scheme="kaiming normal", log10_gain=-1.0, depth=4, width=400)
+    assert s["gain"] == pytest.approx(0.1)
+    np.testing.assert_allclose(s["weight_std"], 0.1 * math.sqrt(2 / 400), rtol=0.02)
+
+
+def test_linear_stack_scales_as_gain_to_the_depth():
+    """Same seed, linear activation: multiplying every weight by g multiplies
+    layer l's activations by g**l and the gradient reaching layer l's input
+    by g**(depth - l + 1)."""
+    base = state(scheme="normal(0, 1)", depth=6, width=20, activation="linear")
+    scaled = state(scheme="normal(0, 1)", log10_gain=-0.5, depth=6, width=20, activation="linear")
+    g = 10 ** -0.5
+    layers = np.arange(1, 7)
+    np.testing.assert_allclose(scaled["act_std"], base["act_std"] * g ** layers, rtol=1e-10)
+    np.testing.assert_allclose(scaled["grad_std"], base["grad_std"] * g ** (7 - layers), rtol=1e-10)
+
+
+def test_the_figures_of_the_lecture():
+    """Unit-variance weights, 100 units: activations grow ~10x per layer
+    (variance 100**l); Kaiming keeps a ReLU stack's spread of order one."""
+    s = state(scheme="normal(0, 1)", depth=10, width=100, activation="linear")
+    growth = s["act_std"][1:] / s["act_std"][:-1]
+    assert np.all((growth > 7) & (growth < 13)), growth
+    k = state(scheme="kaiming normal", depth=10, width=100, activation="relu")
+    assert np.all((k["act_std"] > 0.3) & (k["act_std"] < 3)), k["act_std"]
+    assert np.all((k["grad_std"] > 0.3) & (k["grad_std"] < 3)), k["grad_std"]
+
+
+def test_bad_controls_and_bad_statistics_are_reported():
+    with pytest.raises(ValueError, match="unknown init scheme"):
+        state(scheme="orthogonal")
+    with pytest.raises(ValueError, match="unknown activation"):
+        state(scheme="glorot uniform", activation="sigmoid")
+
+    def too_short(x, weights, activation, dout):
+        a, g, acts = torch_layer_statistics(x, weights, activation, dout)
+        return a[:-1], g, acts
+    with pytest.raises(ValueError, match="for 3 layers"):
+        ie.explorer_state(INITIALIZERS, too_short, scheme="glorot uniform", depth=3, width=5)
+
+
+def test_overflow_and_zeros_still_draw():
+    huge = state(scheme="normal(0, 1)", log10_gain=1.0, depth=40, width=100, activation="linear")
+    assert huge["act_std"][-1] > 1e79  # 100**40
+    huge["act_std"][-3:] = [np.inf, np.nan, np.inf]  # as float32 statistics would overflow
+    dead = state(scheme="normal(0, 1)", log10_gain=-4.0, depth=40, width=100, activation="relu")
+    assert dead["act_std"][-1] < 1e-100
+    dead["act_std"][-1] = 0.0  # as float32 would underflow
+    for s in (huge, dead):
+        fig = ie.draw_explorer(s)
+        assert fig.axes[-1].get_yscale() == "log"
+        matplotlib.pyplot.close(fig)
+
+
+def test_headless_shows_the_static_figure(monkeypatch):
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    fig = ie.init_explorer(INITIALIZERS, torch_layer_statistics, depth=4, width=10)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any("glorot uniform" in t and "4 layers of 10 units" in t for t in titles), titles
+    assert all(ax.get_xlabel() for ax in fig.axes)
+    matplotlib.pyplot.close(fig)
+
+
+def test_widget_controls_redraw_on_release():
+    pytest.importorskip("ipywidgets")
+    box = ie.build_widget(INITIALIZERS, torch_layer_statistics, scheme="glorot uniform",
+                          log10_gain=0.0, depth=3, width=8, activation="relu", batch=16)
+    assert all(not getattr(c, "continuous_update", False) for c in box.controls.values())
+    box.controls["depth"].value = 6
+    s = box.redraw()
+    assert s["depth"] == 6 and s["act_std"].shape == (6,)
+    box.controls["scheme"].value = "kaiming normal"
+    assert box.redraw()["scheme"] == "kaiming normal"
+
+    def broken(x, weights, activation, dout):
+        raise RuntimeError("student bug")
+    box = ie.build_widget(INITIALIZERS, broken, scheme="glorot uniform", log10_gain=0.0,
+                          depth=3, width=8, activation="relu")
+    assert "student bug" in box.children[2].value
