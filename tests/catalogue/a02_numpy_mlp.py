@@ -1,0 +1,323 @@
+"""Grading catalogue of 02_numpy_mlp: realistic bugs and valid alternatives."""
+from . import Variant
+
+LINEAR = ("linear_module_visible", "linear_module_hidden")
+RELU = ("relu_module_visible", "relu_module_hidden")
+SOFTMAX = ("softmax_module_visible", "softmax_module_hidden")
+CE = ("cross_entropy_module_visible", "cross_entropy_module_hidden")
+DROPOUT = ("dropout_module_visible", "dropout_module_hidden")
+MLP_TESTS = ("mlp_visible", "mlp_hidden")
+WD = ("weight_decay_visible", "weight_decay_hidden")
+STEP = ("train_step_visible", "train_step_hidden")
+# Retrain the notebook's `model` with the variant, then grade it on the test set.
+ACCURACY = ("strong_train", "accuracy_visible", "accuracy_hidden")
+
+
+def linear(init="rng.normal(0.0, init_std, size=(out_features, in_features))", bias="np.zeros(out_features)",
+           forward="x @ self.params['weight'].T + self.params['bias']",
+           dW="self.grads['weight'] = dout.T @ self.x", db="self.grads['bias'] = dout.sum(axis=0)",
+           dx="return dout @ self.params['weight']"):
+    return f'''
+class LinearModule:
+    def __init__(self, in_features, out_features, rng, init_std=1e-4):
+        self.params = {{"weight": {init}, "bias": {bias}}}
+        self.grads = {{}}
+        self.x = None
+
+    def forward(self, x):
+        self.x = x
+        return {forward}
+
+    def backward(self, dout):
+        {dW}
+        {db}
+        {dx}
+'''
+
+
+def relu(forward="self.mask = x > 0\n        return np.where(self.mask, x, 0.0)",
+         backward="return np.where(self.mask, dout, 0.0)"):
+    return f'''
+class ReLUModule:
+    def __init__(self):
+        self.params, self.grads = {{}}, {{}}
+
+    def forward(self, x):
+        self.x = x
+        {forward}
+
+    def backward(self, dout):
+        {backward}
+'''
+
+
+def softmax(forward="e = np.exp(x - x.max(axis=1, keepdims=True))\n        self.out = e / e.sum(axis=1, keepdims=True)",
+            backward="s = self.out\n        return s * (dout - np.sum(dout * s, axis=1, keepdims=True))"):
+    return f'''
+class SoftMaxModule:
+    def __init__(self):
+        self.params, self.grads = {{}}, {{}}
+
+    def forward(self, x):
+        {forward}
+        return self.out
+
+    def backward(self, dout):
+        {backward}
+'''
+
+
+def cross_entropy(forward="return float(-np.mean(np.log(probs[rows, targets])))",
+                  backward="d = np.zeros_like(probs)\n        d[rows, targets] = -1.0 / (len(targets) * probs[rows, targets])\n        return d"):
+    return f'''
+class CrossEntropyModule:
+    def forward(self, probs, targets):
+        rows = np.arange(len(targets))
+        {forward}
+
+    def backward(self, probs, targets):
+        rows = np.arange(len(targets))
+        {backward}
+'''
+
+
+def dropout(forward="if not self.training or self.p == 0:\n            self.scale = None\n            return x\n"
+                    "        self.scale = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n        return x * self.scale",
+            backward="return dout if self.scale is None else dout * self.scale"):
+    return f'''
+class DropoutModule:
+    def __init__(self, p, rng):
+        self.p, self.rng = p, rng
+        self.params, self.grads = {{}}, {{}}
+        self.training = True
+
+    def train(self):
+        self.training = True
+
+    def eval(self):
+        self.training = False
+
+    def forward(self, x):
+        {forward}
+
+    def backward(self, dout):
+        {backward}
+'''
+
+
+def mlp(build):
+    return f'''
+class MLP:
+    def __init__(self, n_inputs, n_hidden, n_classes, rng, init_std=1e-4, dropout=0.0):
+{build}
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    @property
+    def params(self):
+        return {{f"{{i}}.{{name}}": p for i, layer in enumerate(self.layers) for name, p in layer.params.items()}}
+
+    @property
+    def grads(self):
+        return {{f"{{i}}.{{name}}": g for i, layer in enumerate(self.layers) for name, g in layer.grads.items()}}
+
+    def train(self):
+        for layer in self.layers:
+            if hasattr(layer, "train"):
+                layer.train()
+
+    def eval(self):
+        for layer in self.layers:
+            if hasattr(layer, "eval"):
+                layer.eval()
+'''
+
+
+MLP_OK = """        self.layers = []
+        sizes = [n_inputs, *n_hidden]
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            self.layers += [LinearModule(fan_in, fan_out, rng, init_std), ReLUModule()]
+            if dropout > 0:
+                self.layers.append(DropoutModule(dropout, rng))
+        self.layers.append(LinearModule(sizes[-1], n_classes, rng, init_std))"""
+
+
+def weight_decay(penalty="return 0.5 * weight_decay * float(sum(np.sum(p * p) for n, p in params.items() if n.endswith('weight')))",
+                 step="for name, p in params.items():\n        s = grads[name] + weight_decay * p if name.endswith('weight') else grads[name]\n        p -= lr * s"):
+    return f'''
+def weight_decay_penalty(params, weight_decay):
+    {penalty}
+
+
+def sgd_step(params, grads, lr, weight_decay=0.0):
+    {step}
+'''
+
+
+def train_step(body):
+    return f'''
+def train_step(mlp, x, y, lr, weight_decay=0.0):
+    softmax, cross_entropy = SoftMaxModule(), CrossEntropyModule()
+{body}
+'''
+
+
+STEP_OK = """    probs = softmax.forward(mlp.forward(x))
+    loss = cross_entropy.forward(probs, y)
+    mlp.backward(softmax.backward(cross_entropy.backward(probs, y)))
+    sgd_step(mlp.params, mlp.grads, lr, weight_decay)
+    return loss, probs"""
+
+BUGS = [
+    # ---- linear
+    Variant("linear: bias gradient summed over the wrong axis", "linear_module",
+            linear(db="self.grads['bias'] = dout.sum(axis=1)"), LINEAR, must_fail=("linear_module_hidden",)),
+    Variant("linear: dW of the summed loss (times batch size)", "linear_module",
+            linear(dW="self.grads['weight'] = len(dout) * dout.T @ self.x"), LINEAR),
+    Variant("linear: grads accumulate over backward calls", "linear_module",
+            linear(dW="self.grads['weight'] = self.grads.get('weight', 0) + dout.T @ self.x",
+                   db="self.grads['bias'] = self.grads.get('bias', 0) + dout.sum(axis=0)"),
+            LINEAR, must_fail=("linear_module_hidden",)),
+    Variant("linear: backward forgets to return dx", "linear_module", linear(dx="pass"), LINEAR),
+    Variant("linear: dx uses the weights' transpose' sum (dout summed)", "linear_module",
+            linear(dx="return np.tile(dout.sum(axis=0) @ self.params['weight'], (len(dout), 1))"), LINEAR),
+    Variant("linear: init_std used as a variance", "linear_module",
+            linear(init="rng.normal(0.0, init_std ** 2, size=(out_features, in_features))"), LINEAR,
+            must_fail=("linear_module_hidden",)),
+    Variant("linear: random biases", "linear_module",
+            linear(bias="rng.normal(0.0, init_std, size=out_features)"), LINEAR, must_fail=("linear_module_hidden",)),
+    # ---- relu
+    Variant("relu: masks by the sign of the output gradient", "relu_module",
+            relu(backward="return np.where(dout > 0, dout, 0.0)"), RELU),
+    Variant("relu: forward clips the input in place", "relu_module",
+            relu(forward="self.mask = x > 0\n        return np.maximum(x, 0, out=x)"), RELU,
+            must_fail=("relu_module_hidden",)),
+    Variant("relu: backward returns the mask, not the masked gradient", "relu_module",
+            relu(backward="return self.mask.astype(dout.dtype)"), RELU),
+    # ---- softmax
+    Variant("softmax: no max subtraction", "softmax_module",
+            softmax(forward="e = np.exp(x)\n        self.out = e / e.sum(axis=1, keepdims=True)"), SOFTMAX,
+            must_fail=("softmax_module_hidden",)),
+    Variant("softmax: backward uses only the Jacobian's diagonal", "softmax_module",
+            softmax(backward="return self.out * (1 - self.out) * dout"), SOFTMAX),
+    Variant("softmax: normalized over the batch axis", "softmax_module",
+            softmax(forward="e = np.exp(x - x.max())\n        self.out = e / e.sum(axis=0, keepdims=True)"), SOFTMAX),
+    # ---- cross-entropy
+    Variant("cross-entropy: summed over the batch (factor B)", "cross_entropy_module",
+            cross_entropy(forward="return float(-np.sum(np.log(probs[rows, targets])))",
+                          backward="d = np.zeros_like(probs)\n        d[rows, targets] = -1.0 / probs[rows, targets]\n        return d"),
+            CE, must_fail=("cross_entropy_module_hidden",)),
+    Variant("cross-entropy: gradient of the summed loss only", "cross_entropy_module",
+            cross_entropy(backward="d = np.zeros_like(probs)\n        d[rows, targets] = -1.0 / probs[rows, targets]\n        return d"),
+            CE, must_fail=("cross_entropy_module_hidden",)),
+    Variant("cross-entropy: mean over all B*C entries", "cross_entropy_module",
+            cross_entropy(forward="t = np.zeros_like(probs); t[rows, targets] = 1\n        return float(-np.mean(t * np.log(probs)))"),
+            CE, must_fail=("cross_entropy_module_hidden",)),
+    # ---- dropout
+    Variant("dropout: no rescaling (not inverted)", "dropout_module",
+            dropout(forward="if not self.training:\n            self.scale = None\n            return x\n"
+                            "        self.scale = (self.rng.random(x.shape) >= self.p).astype(x.dtype)\n        return x * self.scale"),
+            DROPOUT),
+    Variant("dropout: active in eval mode", "dropout_module",
+            dropout(forward="self.scale = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n        return x * self.scale"),
+            DROPOUT),
+    Variant("dropout: p used as the keep probability", "dropout_module",
+            dropout(forward="if not self.training or self.p == 0:\n            self.scale = None\n            return x\n"
+                            "        self.scale = (self.rng.random(x.shape) < self.p) / self.p\n        return x * self.scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",)),
+    Variant("dropout: backward draws a new mask", "dropout_module",
+            dropout(backward="return dout if self.scale is None else dout * (self.rng.random(dout.shape) >= self.p) / (1 - self.p)"),
+            DROPOUT),
+    # ---- MLP
+    Variant("mlp: ReLU after the output layer too", "mlp",
+            mlp(MLP_OK + "\n        self.layers.append(ReLUModule())"), MLP_TESTS, must_fail=("mlp_hidden",)),
+    Variant("mlp: init_std not passed on", "mlp",
+            mlp(MLP_OK.replace("rng, init_std)", "rng)")), MLP_TESTS, must_fail=("mlp_hidden",)),
+    Variant("mlp: dropout on the input as well", "mlp", mlp("""        self.layers = []
+        sizes = [n_inputs, *n_hidden]
+        if dropout > 0:
+            self.layers.append(DropoutModule(dropout, rng))
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            self.layers += [LinearModule(fan_in, fan_out, rng, init_std), ReLUModule()]
+            if dropout > 0:
+                self.layers.append(DropoutModule(dropout, rng))
+        self.layers.append(LinearModule(sizes[-1], n_classes, rng, init_std))"""), MLP_TESTS, must_fail=("mlp_hidden",)),
+    # ---- weight decay and SGD
+    Variant("weight decay applied to biases too", "weight_decay",
+            weight_decay(step="for name, p in params.items():\n        p -= lr * (grads[name] + weight_decay * p)"), WD),
+    Variant("weight decay penalty without the 1/2", "weight_decay",
+            weight_decay(penalty="return weight_decay * float(sum(np.sum(p * p) for n, p in params.items() if n.endswith('weight')))"), WD),
+    Variant("sgd_step updates a copy", "weight_decay",
+            weight_decay(step="for name, p in list(params.items()):\n        s = grads[name] + weight_decay * p if name.endswith('weight') else grads[name]\n        params[name] = p - lr * s"), WD),
+    Variant("sgd_step ascends (wrong sign)", "weight_decay",
+            weight_decay(step="for name, p in params.items():\n        s = grads[name] + weight_decay * p if name.endswith('weight') else grads[name]\n        p += lr * s"), WD),
+    # ---- train step
+    Variant("train_step: returns the loss after the update", "train_step", train_step("""    probs = softmax.forward(mlp.forward(x))
+    mlp.backward(softmax.backward(cross_entropy.backward(probs, y)))
+    sgd_step(mlp.params, mlp.grads, lr, weight_decay)
+    probs = softmax.forward(mlp.forward(x))
+    return cross_entropy.forward(probs, y), probs"""), STEP, must_fail=("train_step_hidden",)),
+    Variant("train_step: forgets the weight decay", "train_step",
+            train_step(STEP_OK.replace("lr, weight_decay)", "lr)")), STEP, must_fail=("train_step_hidden",)),
+    # ---- the accuracy test catches what breaks training
+    Variant("accuracy: gradient of the summed loss (x B)", "train_step",
+            train_step(STEP_OK.replace("mlp.backward(softmax", "mlp.backward(len(y) * softmax")), ACCURACY,
+            must_fail=("accuracy_hidden",)),
+    Variant("accuracy: update with the wrong sign", "weight_decay",
+            weight_decay(step="for name, p in params.items():\n        p += lr * grads[name]"), ACCURACY,
+            must_fail=("accuracy_hidden",)),
+]
+
+ALTERNATIVES = [
+    Variant("linear: einsum", "linear_module", linear(
+        forward="np.einsum('bi,oi->bo', x, self.params['weight']) + self.params['bias']",
+        dW="self.grads['weight'] = np.einsum('bo,bi->oi', dout, self.x)",
+        db="self.grads['bias'] = np.einsum('bo->o', dout)",
+        dx="return np.einsum('bo,oi->bi', dout, self.params['weight'])"), LINEAR),
+    Variant("linear: loop over the batch for the parameter gradients", "linear_module", linear(
+        dW="self.grads['weight'] = sum(np.outer(g, xb) for g, xb in zip(dout, self.x))",
+        db="self.grads['bias'] = sum(g for g in dout)"), LINEAR),
+    Variant("linear: standard_normal times init_std, np.matmul", "linear_module", linear(
+        init="init_std * rng.standard_normal((out_features, in_features))",
+        forward="np.matmul(x, self.params['weight'].T) + self.params['bias']"), LINEAR),
+    Variant("relu: mask x >= 0", "relu_module", relu(forward="self.mask = x >= 0\n        return np.where(self.mask, x, 0.0)"), RELU),
+    Variant("relu: multiply by a boolean mask, keeps float32", "relu_module", relu(
+        forward="return x * (x > 0)", backward="return dout * (self.x > 0)"), RELU),
+    Variant("softmax: log-sum-exp", "softmax_module", softmax(
+        forward="m = x.max(axis=1, keepdims=True)\n        lse = m + np.log(np.exp(x - m).sum(axis=1, keepdims=True))\n        self.out = np.exp(x - lse)"), SOFTMAX),
+    Variant("softmax: scipy.special.softmax", "softmax_module", softmax(
+        forward="from scipy.special import softmax as _scipy_softmax\n        self.out = _scipy_softmax(x, axis=1)"), SOFTMAX),
+    Variant("softmax: explicit Jacobian with einsum", "softmax_module", softmax(
+        backward="s = self.out\n        J = np.einsum('bi,ij->bij', s, np.eye(s.shape[1])) - np.einsum('bi,bj->bij', s, s)\n        return np.einsum('bij,bi->bj', J, dout)"), SOFTMAX),
+    Variant("cross-entropy: one-hot targets", "cross_entropy_module", cross_entropy(
+        forward="t = np.eye(probs.shape[1])[targets]\n        return float(-np.sum(t * np.log(np.clip(probs, 1e-300, None))) / len(targets))",
+        backward="t = np.eye(probs.shape[1])[targets]\n        return -t / (len(targets) * np.where(t > 0, probs, 1.0))"), CE),
+    Variant("dropout: binomial mask", "dropout_module", dropout(
+        forward="if not self.training:\n            self.scale = None\n            return x\n"
+                "        self.scale = self.rng.binomial(1, 1 - self.p, size=x.shape) / (1 - self.p)\n        return x * self.scale"), DROPOUT),
+    Variant("mlp: layers built with an index loop", "mlp", mlp("""        self.layers = []
+        sizes = [n_inputs] + list(n_hidden) + [n_classes]
+        for i in range(len(sizes) - 1):
+            self.layers.append(LinearModule(sizes[i], sizes[i + 1], rng, init_std=init_std))
+            if i < len(sizes) - 2:
+                self.layers.append(ReLUModule())
+                if dropout:
+                    self.layers.append(DropoutModule(dropout, rng))"""), MLP_TESTS),
+    Variant("weight decay: multiplicative shrink form", "weight_decay", weight_decay(
+        step="for name, p in params.items():\n        if name.endswith('weight'):\n            p *= 1 - lr * weight_decay\n        np.subtract(p, lr * grads[name], out=p)"), WD),
+    Variant("train_step: fused softmax-cross-entropy gradient", "train_step", train_step("""    probs = softmax.forward(mlp.forward(x))
+    loss = cross_entropy.forward(probs, y)
+    dscores = probs.copy()
+    dscores[np.arange(len(y)), y] -= 1
+    mlp.backward(dscores / len(y))
+    sgd_step(mlp.params, mlp.grads, lr, weight_decay)
+    return loss, probs"""), STEP + ACCURACY),
+]

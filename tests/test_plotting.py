@@ -1,0 +1,31 @@
+"""Unit tests for course_utils.plotting.plot_training_curves."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from course_utils.plotting import plot_training_curves  # noqa: E402
+
+
+def test_training_curves_has_two_labelled_panels():
+    history = {"train_loss": [2.0, 1.0, 0.5], "val_loss": [2.1, 1.2, 0.9],
+               "train_acc": [0.3, 0.6, 0.8], "val_acc": [0.25, 0.55, 0.7]}
+    fig = plot_training_curves(history, title="my run")
+    loss_ax, acc_ax = fig.axes
+    assert fig._suptitle.get_text() == "my run"
+    for ax in (loss_ax, acc_ax):
+        assert ax.get_xlabel() == "epoch" and ax.get_ylabel() and ax.get_title()
+        assert [line.get_label() for line in ax.get_lines()] == ["training", "validation"]
+    np.testing.assert_allclose(acc_ax.get_lines()[1].get_ydata(), [25, 55, 70])  # percent
+    np.testing.assert_allclose(loss_ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    plt.close(fig)
+
+
+def test_training_curves_skips_missing_keys():
+    fig = plot_training_curves({"train_loss": [1.0, 0.8], "val_acc": []}, x_label="step")
+    loss_ax, acc_ax = fig.axes
+    assert len(loss_ax.get_lines()) == 1 and len(acc_ax.get_lines()) == 0
+    assert loss_ax.get_xlabel() == "step"
+    plt.close(fig)
