@@ -9,7 +9,9 @@ import importlib
 import pkgutil
 
 import matplotlib
+import numpy as np
 import pytest
+import torch
 
 from course_utils.instructor.cells import NotebookCells
 from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
@@ -33,20 +35,42 @@ def variants(kind: str):
             for name, module in MODULES.items() for v in getattr(module, kind)]
 
 
+class ProcessState:
+    """Process-wide settings a notebook may change (a kernel would start fresh
+    for each notebook; here they share one process)."""
+
+    def __init__(self):
+        self.torch_dtype = torch.get_default_dtype()
+        self.torch_threads = torch.get_num_threads()
+        self.numpy_errors = np.geterr()
+
+    def restore(self):
+        torch.set_default_dtype(self.torch_dtype)
+        torch.set_num_threads(self.torch_threads)
+        np.seterr(**self.numpy_errors)
+
+
+FRESH = ProcessState()
+
+
 @pytest.fixture(scope="module")
 def executed(monkeypatch_module):
-    """Executed solution notebooks, by assignment, built on first use."""
+    """Executed solution notebooks, by assignment, built on first use; each
+    returned with its own process state restored."""
     cache = {}
 
     def get(module_name):
         if module_name not in cache:
+            FRESH.restore()
             assignment = assignment_of(module_name)
             (path,) = notebooks_of(REPO, SOLUTIONS, assignment)
             cells = NotebookCells(path)
             errors = cells.run_all()
             assert not errors, f"the solution of {assignment} fails: {errors}"
-            cache[module_name] = cells
-        return cache[module_name]
+            cache[module_name] = cells, ProcessState()
+        cells, state = cache[module_name]
+        state.restore()
+        return cells
     return get
 
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from .build import build
+from .course import REPO
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,10 +19,42 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument("assignments", nargs="*", help="only these (default: all)")
     build_cmd.add_argument("--overwrite", action="store_true",
                            help="replace notebooks/ files that differ (a .bak copy is kept)")
+    _grading_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "build":
         return 0 if build(overwrite=args.overwrite, only=args.assignments or None) else 1
-    return 2
+    from .grading import commands as grading_commands  # noqa: PLC0415 (keep `course build` light)
+
+    return getattr(grading_commands, args.command)(args)
+
+
+def _grading_commands(commands) -> None:
+    """release, collect, autograde, feedback, export, summary: see docs/grading.md."""
+    def add(name: str, help_text: str):
+        cmd = commands.add_parser(name, help=help_text)
+        cmd.add_argument("assignment")
+        cmd.add_argument("--course", type=Path, default=REPO,
+                         help="course root (default: the repository)")
+        return cmd
+
+    release = add("release", "generate notebooks/<assignment> from solutions/ with nbgrader")
+    release.add_argument("--overwrite", action="store_true",
+                         help="replace released files that differ (a .bak copy is kept)")
+    collect = add("collect", "copy submissions (nbgrader layout, or a folder/zip of "
+                             "<student>.ipynb files) into submitted/")
+    collect.add_argument("source", type=Path)
+    collect.add_argument("--force", action="store_true", help="replace existing submissions")
+    autograde = add("autograde", "grade submissions, each isolated in a sandbox, in parallel")
+    autograde.add_argument("--jobs", type=int, default=os.cpu_count())
+    autograde.add_argument("--student", action="append", help="only this student (repeatable)")
+    autograde.add_argument("--cell-timeout", type=float, default=300)
+    autograde.add_argument("--notebook-limit", type=float, default=1800,
+                           help="seconds for a whole notebook")
+    add("feedback", "write feedback/<student>/<assignment>/*.html")
+    export = add("export", "write the assignment's grades as CSV")
+    export.add_argument("--csv", type=Path, default=Path("grades.csv"))
+    summary = add("summary", "per-exercise score distribution: a table and a PNG plot")
+    summary.add_argument("--png", type=Path, default=None)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""Score an executed notebook in the trusted parent.
+
+A test cell earns its points iff it ran and has no error output. Text on
+stderr (warnings, progress bars) does not cost marks: nbgrader 0.9.6 zeroes
+such a cell, we judge by errors only. A cell at or after the point where
+execution stopped (kernel death, time limit) did not run and scores 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nbgrader.utils import compute_checksum
+
+from .template import Template, is_manual, is_test, nbgrader_meta, points
+
+
+@dataclass
+class CellScore:
+    grade_id: str
+    score: float
+    max_score: float
+    manual: bool = False            # waits for the instructor
+    answered: bool = True           # manual cells: changed from the stub
+    errors: list[tuple[str, str]] = field(default_factory=list)   # (name, message)
+    ran: bool = True
+
+
+def score(executed, template: Template, stopped_at: int | None) -> list[CellScore]:
+    graded = {nbgrader_meta(c)["grade_id"]: c for c in template.cells if nbgrader_meta(c).get("grade")}
+    found: dict[str, tuple[int, object]] = {}
+    for index, cell in enumerate(executed.cells if executed is not None else []):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in graded and grade_id not in found:
+            found[grade_id] = (index, cell)
+    scores = []
+    for grade_id, original in graded.items():
+        index, cell = found.get(grade_id, (None, None))
+        if is_manual(original):
+            answered = cell is not None and compute_checksum(cell) != nbgrader_meta(original).get("checksum")
+            scores.append(CellScore(grade_id, 0.0, points(original), manual=True, answered=answered))
+            continue
+        if not is_test(original):
+            continue
+        ran = cell is not None and cell.get("execution_count") is not None \
+            and (stopped_at is None or index < stopped_at)
+        errors = [(str(o.get("ename", "")), str(o.get("evalue", "")))
+                  for o in (cell.get("outputs", []) if cell is not None else [])
+                  if o.get("output_type") == "error"]
+        passed = ran and not errors
+        scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),
+                                errors=errors, ran=ran))
+    return scores

@@ -1,0 +1,112 @@
+"""The instructor's side of a notebook: what grading restores and checks against.
+
+Built in the trusted parent from solutions/ with nbgrader's own preprocessors
+(ClearSolutions + ComputeChecksums), so the solution cells hold the same stubs
+and checksums as the released notebook ("unchanged answer" detection), while
+locked and test cells keep their hidden tests.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, ComputeChecksums
+from traitlets.config.loader import PyFileConfigLoader
+
+from ..course import SOLUTIONS
+
+HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+REDACT_MIN_CHARS = 20   # hidden-test lines at least this long are redacted from feedback
+
+
+def nbgrader_meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_solution(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test(cell) -> bool:
+    """An autograded test cell: graded, not an answer."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_manual(cell) -> bool:
+    """A written (or code) answer that the instructor grades by hand."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
+def points(cell) -> float:
+    return float(nbgrader_meta(cell).get("points", 0) or 0)
+
+
+@dataclass
+class Template:
+    assignment: str
+    name: str                    # notebook stem
+    notebook: nbformat.NotebookNode
+    hidden_lines: set[str] = field(default_factory=set)
+    released: list[str] = field(default_factory=list)   # each cell's source as students got it
+
+    @property
+    def cells(self):
+        return self.notebook.cells
+
+    def by_grade_id(self) -> dict[str, int]:
+        return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(self.cells)
+                if nbgrader_meta(c).get("grade_id")}
+
+    def test_cells(self):
+        return [c for c in self.cells if is_test(c)]
+
+    def max_score(self) -> float:
+        return sum(points(c) for c in self.test_cells())
+
+
+def load_stubs(course_root: Path) -> dict:
+    """ClearSolutions settings from the course's nbgrader_config.py."""
+    config_file = course_root / "nbgrader_config.py"
+    if not config_file.exists():
+        return {}
+    config = PyFileConfigLoader(config_file.name, path=str(course_root)).load_config()
+    return dict(config.get("ClearSolutions", {}))
+
+
+def load_templates(course_root: Path, assignment: str) -> list[Template]:
+    folder = course_root / SOLUTIONS / assignment
+    paths = sorted(folder.glob("*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no notebooks in {folder}")
+    stubs = load_stubs(course_root)
+    templates = []
+    for path in paths:
+        source = nbformat.read(path, as_version=4)
+        hidden = {line.strip() for cell in source.cells if is_test(cell)
+                  for block in HIDDEN_BLOCK.findall(cell.source)
+                  for line in block.splitlines() if len(line.strip()) >= REDACT_MIN_CHARS}
+        resources: dict = {}
+        notebook, resources = ClearSolutions(**stubs).preprocess(source, resources)
+        notebook, resources = ComputeChecksums().preprocess(notebook, resources)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        released, _ = ClearHiddenTests().preprocess(copy.deepcopy(notebook), {})
+        templates.append(Template(assignment, path.stem, notebook, hidden,
+                                  [cell.source for cell in released.cells]))
+    return templates
+
+
+def redact(text: str, hidden_lines: set[str]) -> str:
+    """Replace every line that contains a line of hidden-test source."""
+    if not hidden_lines:
+        return text
+    return "\n".join("[redacted: this line contained hidden test code]"
+                     if any(h in line for h in hidden_lines) else line
+                     for line in text.split("\n"))
