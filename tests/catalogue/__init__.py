@@ -14,3 +14,8 @@ class Variant:
     source: str               # the replacement code
     tests: tuple[str, ...]    # ids of the test cells that grade it
     must_fail: tuple[str, ...] = ()  # for bugs: test cells that must fail (default: any of tests)
+
+
+def tests_of(exercise: str) -> tuple[str, str]:
+    """The test cells of an exercise, by the course's naming convention."""
+    return (f"{exercise}_visible", f"{exercise}_hidden")

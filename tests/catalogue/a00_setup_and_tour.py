@@ -1,6 +1,6 @@
-from . import Variant
+from . import Variant, tests_of
 
-TESTS = ("confusion_matrix_visible", "confusion_matrix_hidden")
+TESTS = tests_of("confusion_matrix")
 HEADER = "def confusion_matrix(y_true, y_pred, num_classes):\n"
 
 BUGS = [

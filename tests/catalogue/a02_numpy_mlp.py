@@ -1,14 +1,14 @@
 """Grading catalogue of 02_numpy_mlp: realistic bugs and valid alternatives."""
-from . import Variant
+from . import Variant, tests_of
 
-LINEAR = ("linear_module_visible", "linear_module_hidden")
-RELU = ("relu_module_visible", "relu_module_hidden")
-SOFTMAX = ("softmax_module_visible", "softmax_module_hidden")
-CE = ("cross_entropy_module_visible", "cross_entropy_module_hidden")
-DROPOUT = ("dropout_module_visible", "dropout_module_hidden")
-MLP_TESTS = ("mlp_visible", "mlp_hidden")
-WD = ("weight_decay_visible", "weight_decay_hidden")
-STEP = ("train_step_visible", "train_step_hidden")
+LINEAR = tests_of("linear_module")
+RELU = tests_of("relu_module")
+SOFTMAX = tests_of("softmax_module")
+CE = tests_of("cross_entropy_module")
+DROPOUT = tests_of("dropout_module")
+MLP_TESTS = tests_of("mlp")
+WD = tests_of("weight_decay")
+STEP = tests_of("train_step")
 # Retrain the notebook's `model` with the variant, then grade it on the test set.
 ACCURACY = ("strong_train", "accuracy_visible", "accuracy_hidden")
 

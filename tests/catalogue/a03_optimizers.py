@@ -1,13 +1,13 @@
-from . import Variant
+from . import Variant, tests_of
 
-SGD_T = ("sgd_visible", "sgd_hidden")
-MOM_T = ("momentum_visible", "momentum_hidden")
-NES_T = ("nesterov_visible", "nesterov_hidden")
-ADA_T = ("adagrad_visible", "adagrad_hidden")
-RMS_T = ("rmsprop_visible", "rmsprop_hidden")
-ADAM_T = ("adam_visible", "adam_hidden")
-SCH_T = ("schedules_visible", "schedules_hidden")
-CLIP_T = ("clip_by_norm_visible", "clip_by_norm_hidden")
+SGD_T = tests_of("sgd")
+MOM_T = tests_of("momentum")
+NES_T = tests_of("nesterov")
+ADA_T = tests_of("adagrad")
+RMS_T = tests_of("rmsprop")
+ADAM_T = tests_of("adam")
+SCH_T = tests_of("schedules")
+CLIP_T = tests_of("clip_by_norm")
 
 
 def sgd(body, init="        super().__init__(lr)\n"):

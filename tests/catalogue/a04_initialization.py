@@ -1,15 +1,11 @@
-from . import Variant
-
-
-def _tests(name):
-    return (f"{name}_visible", f"{name}_hidden")
+from . import Variant, tests_of
 
 
 def _header(name):
     return f"def {name}(shape, rng):\n"
 
 
-GU, GN, KN, KU, SN, LS = (_tests(n) for n in ("glorot_uniform", "glorot_normal", "kaiming_normal",
+GU, GN, KN, KU, SN, LS = (tests_of(n) for n in ("glorot_uniform", "glorot_normal", "kaiming_normal",
                                                "kaiming_uniform", "scaled_normal",
                                                "layer_statistics"))
 SN_HEADER = "def scaled_normal(shape, std, rng):\n"
