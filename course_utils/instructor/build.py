@@ -137,4 +137,5 @@ Next steps
   Student:    source .venv/bin/activate && jupyter lab notebooks/
               (COURSE_PROFILE=grading jupyter lab for the fast, small profile)
   Instructor: edit solutions/, then `course build --overwrite` to release;
-              `nbgrader autograde <assignment>` grades submitted/ (see README.md).""")
+              `course collect` / `course autograde` / `course feedback` grade
+              submissions in isolated sandboxes (see docs/grading.md).""")
