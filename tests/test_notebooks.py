@@ -14,13 +14,10 @@ import pytest
 
 from course_utils.instructor.course import (RELEASE, REPO, SOLUTIONS, ScratchCourse, assignments,
                                             notebooks_of)
+from course_utils.instructor.grading.template import is_test, nbgrader_meta
 
 ASSIGNMENTS = assignments()
 SOLUTION_NOTEBOOKS = [nb for a in ASSIGNMENTS for nb in notebooks_of(REPO, SOLUTIONS, a)]
-
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +53,7 @@ def test_solution_notebook_is_clean_source(notebook):
     assert len(grade_ids) == len(set(grade_ids)), "a duplicate grade_id stops nbgrader"
     assert not [g for g in grade_ids if re.fullmatch(r"cell-[0-9a-f]+", g)], \
         "grade ids must say what they grade"
-    tests = [c for c in cells if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    tests = [c for c in cells if is_test(c)]
     assert tests and all(nbgrader_meta(c)["points"] > 0 for c in tests)
     assert any("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in tests), \
         "every notebook has hidden tests"

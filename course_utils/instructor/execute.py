@@ -34,8 +34,15 @@ def execute_notebook(path: Path, *, profile: str = "grading", timeout: int = 300
     return notebook, cell_errors(notebook)
 
 
+def output_errors(cell) -> list[tuple[str, str]]:
+    """(exception name, message) of every error output of one executed cell.
+    Read with .get: the notebook may come from an untrusted kernel."""
+    return [(str(out.get("ename", "")), str(out.get("evalue", "")))
+            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+
+
 def cell_errors(notebook: nbformat.NotebookNode) -> list[CellError]:
     """The errors recorded in the outputs of an executed notebook."""
-    return [CellError(cell.get("id", "?"), out.ename, out.evalue)
+    return [CellError(cell.get("id", "?"), name, message)
             for cell in notebook.cells if cell.cell_type == "code"
-            for out in cell.get("outputs", []) if out.output_type == "error"]
+            for name, message in output_errors(cell)]

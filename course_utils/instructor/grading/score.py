@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from nbgrader.utils import compute_checksum
 
+from ..execute import output_errors
 from .template import Template, is_manual, is_test, nbgrader_meta, points
 
 
@@ -43,9 +44,7 @@ def score(executed, template: Template, stopped_at: int | None) -> list[CellScor
             continue
         ran = cell is not None and cell.get("execution_count") is not None \
             and (stopped_at is None or index < stopped_at)
-        errors = [(str(o.get("ename", "")), str(o.get("evalue", "")))
-                  for o in (cell.get("outputs", []) if cell is not None else [])
-                  if o.get("output_type") == "error"]
+        errors = output_errors(cell) if cell is not None else []
         passed = ran and not errors
         scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),
                                 errors=errors, ran=ran))
