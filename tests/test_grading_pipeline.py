@@ -26,7 +26,7 @@ RELEASED = nbformat.read(REPO / "notebooks" / A / NB, as_version=4)
 SOLUTION = nbformat.read(REPO / "solutions" / A / NB, as_version=4)
 ANSWER = next(c.source for c in SOLUTION.cells if c.metadata.get("nbgrader", {}).get("grade_id")
               == "confusion_matrix")
-# Right on the visible check (every class present), wrong when a class is absent.
+# Right when every class occurs (1 point), wrong when a class is absent (edge cases, 2).
 PARTIAL = ANSWER.split("### BEGIN SOLUTION")[0].rstrip(" ") + (
     "    c = int(max(y_true.max(), y_pred.max())) + 1\n"
     "    counts = np.zeros((c, c), dtype=np.int64)\n"
@@ -98,7 +98,7 @@ CASES = {
     "deleted_hidden": (deleted_hidden(), 3),
     "edited_locked": (edited_visible_test(), 0),
     "stripped_metadata": (stripped_readonly(), 3),
-    "os_exit_late": (with_cell("import os\nos._exit(1)", after="confusion_matrix_visible"), 1),
+    "os_exit_late": (with_cell("import os\nos._exit(1)", after="confusion_matrix_hidden"), 1),
     "sys_exit": (with_cell("import sys\nsys.exit()\n"), 3),
     "system_exit_kbd": (with_cell("raise SystemExit(3)") , 3),
     "keyboard_interrupt": (with_cell("raise KeyboardInterrupt"), 3),
@@ -181,8 +181,8 @@ def test_infinite_loop_is_stopped_and_others_unaffected(graded):
 
 def test_os_exit_keeps_earlier_points(graded):
     scores = {c["grade_id"]: c for c in record(graded, "os_exit_late")["notebooks"][0]["scores"]}
-    assert scores["confusion_matrix_visible"]["score"] == 1
-    assert not scores["confusion_matrix_hidden"]["ran"]
+    assert scores["confusion_matrix_hidden"]["score"] == 1
+    assert not scores["confusion_matrix_edge_cases_hidden"]["ran"]
 
 
 def test_sandbox_defences_recorded(graded):

@@ -1,7 +1,7 @@
 """Grade every submission of an assignment: isolated, in parallel, recorded.
 
 Per student (in worker threads, each driving one sandbox subprocess):
-prepare -> sandbox -> limit outputs -> score. The main thread alone writes
+prepare -> sandbox (probes only) -> limit outputs -> judge and score. The main thread alone writes
 the gradebook, the executed notebooks and the records.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .prepare import find_submitted_file, prepare
 from .sandbox import Limits, run_sandboxed
 from .score import CellScore, score
 from .template import Template, load_templates
+from .verdicts import result_files
 
 
 @dataclass
@@ -74,7 +75,9 @@ def grade_notebook(folder: Path, template: Template, n_templates: int,
     if prepared.notebook is None:
         events.append(f"not graded: {prepared.failure}; score 0")
         return NotebookResult(template.name, score(None, template, 0), events, prepared.failure)
-    result = run_sandboxed(prepared.notebook, course_root, limits)
+    checks = [c for cell in template.hidden.values() for c in cell.checks]
+    result = run_sandboxed(prepared.notebook, course_root, limits,
+                           files_in=template.exchange, files_out=result_files(checks))
     status = result.status
     events += [str(e) for e in status.get("events", [])][:50]
     if status.get("reason"):
@@ -85,7 +88,7 @@ def grade_notebook(folder: Path, template: Template, n_templates: int,
     stopped_at = stopped_at if isinstance(stopped_at, int) else None
     if result.notebook is None and result.stderr_tail:
         events.append("sandbox stderr (end): " + result.stderr_tail[-300:])
-    return NotebookResult(template.name, score(result.notebook, template, stopped_at), events,
+    return NotebookResult(template.name, score(result.notebook, template, stopped_at, result.files), events,
                           None if result.notebook is not None else "no executed notebook",
                           asdict(result.defences), round(time.perf_counter() - start, 1),
                           result.notebook)

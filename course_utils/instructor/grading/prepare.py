@@ -2,7 +2,8 @@
 
 Runs in the trusted parent. The result has the instructor's cells in the
 instructor's order: every locked, read-only and test cell comes from the
-source (hidden tests included) whatever the student did to it; only the
+source whatever the student did to it (a hidden test cell as its probes
+only, see verdicts.py); only the
 first copy of each answer cell keeps the student's text; cells the student
 added stay after the cell they followed. Everything changed is recorded.
 """
@@ -141,6 +142,8 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
         elif index not in seen:
             what = "answer cell (graded as unanswered)" if is_solution(original) else "cell"
             events.append(f"{what} {grade_id!r} was missing; re-inserted from the instructor's version")
+        if grade_id in template.hidden:    # probes only: judged outside the kernel
+            cell.source = template.hidden[grade_id].kernel_source
         cells.append(cell)
         cells.extend(extras.get(index, []))
     notebook = nbformat.v4.new_notebook(metadata=copy.deepcopy(template.notebook.metadata))

@@ -37,6 +37,7 @@ ADDRESS_SPACE = 4 * 2**30
 FILE_SIZE = 50 * 2**20
 PROCESSES = 1024                           # per uid, shared by all parallel sandboxes
 KILL_GRACE = 30                            # s after the notebook limit before SIGKILL
+MAX_FILE_BACK = 64 * 2**20 + 1             # a probe's result larger than this is refused
 
 # Mount namespace setup, run as root inside `unshare` before dropping privileges.
 # The new network namespace has only a loopback device, brought up here.
@@ -101,6 +102,7 @@ class SandboxResult:
     returncode: int
     killed: bool
     stderr_tail: str
+    files: dict[str, bytes] = field(default_factory=dict)   # the probes' results that came back
 
 
 @functools.lru_cache(maxsize=None)
@@ -159,7 +161,10 @@ def child_env(workdir: Path) -> dict[str, str]:
     }
 
 
-def run_sandboxed(notebook, course_root: Path, limits: Limits) -> SandboxResult:
+def run_sandboxed(notebook, course_root: Path, limits: Limits, files_in: dict[str, bytes] | None = None,
+                  files_out: list[str] | None = None) -> SandboxResult:
+    """Execute ``notebook`` in the sandbox. ``files_in`` (relative path -> bytes) are
+    written into its directory first; ``files_out`` are read back afterwards."""
     can_drop, namespaces = available()
     defences = Defences(unprivileged_user=can_drop, no_network=namespaces,
                         pid_namespace=namespaces, hidden_course_paths=namespaces,
@@ -171,8 +176,9 @@ def run_sandboxed(notebook, course_root: Path, limits: Limits) -> SandboxResult:
         workdir.mkdir(mode=0o700)
         nb_in, nb_out = workdir / "submission.ipynb", workdir / "executed.ipynb"
         nbformat.write(notebook, nb_in)
+        written = [workdir, nb_in, *_write_files(workdir, files_in or {})]
         if can_drop:
-            for path in (workdir, nb_in):
+            for path in written:
                 os.chown(path, SANDBOX_UID, SANDBOX_GID)
         command = [sys.executable, "-m", "course_utils.instructor.grading.sandbox_exec",
                    str(nb_in), str(nb_out), "--cell-timeout", str(limits.cell_timeout),
@@ -202,7 +208,23 @@ def run_sandboxed(notebook, course_root: Path, limits: Limits) -> SandboxResult:
             status["reason"] = (f"killed after {limits.notebook_limit + KILL_GRACE:g} s "
                                 "(whole-notebook limit); nothing it ran counts")
         tail = stderr.decode("utf-8", "replace")[-2000:]
-        return SandboxResult(notebook_out, status, defences, process.returncode, killed, tail)
+        back = {name: data for name in files_out or []
+                if (data := _read_file(workdir / name, MAX_FILE_BACK)) is not None}
+        return SandboxResult(notebook_out, status, defences, process.returncode, killed, tail, back)
+
+
+def _write_files(workdir: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write the inputs files; return every path created (to hand to the sandbox user)."""
+    created = []
+    for name, data in files.items():
+        path = workdir / name
+        for folder in reversed(path.relative_to(workdir).parents[:-1]):
+            if not (workdir / folder).exists():
+                (workdir / folder).mkdir()
+                created.append(workdir / folder)
+        path.write_bytes(data)
+        created.append(path)
+    return created
 
 
 def _read_results(nb_out: Path) -> tuple[nbformat.NotebookNode | None, dict]:
@@ -224,8 +246,18 @@ def _read_results(nb_out: Path) -> tuple[nbformat.NotebookNode | None, dict]:
 
 
 def _read_regular(path: Path) -> str:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    data = _read_file(path, 60 * 2**20)
+    if data is None:
+        raise OSError(f"{path.name} is missing or not a regular file")
+    return data.decode("utf-8", "replace")
+
+
+def _read_file(path: Path, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of a regular file; None for anything else (the
+    sandbox controls its directory: links are refused)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        return f.read(60 * 2**20).decode("utf-8", "replace")
+        return f.read(limit) if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None

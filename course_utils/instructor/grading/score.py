@@ -1,6 +1,8 @@
 """Score an executed notebook in the trusted parent.
 
-A test cell earns its points iff it ran and has no error output. Text on
+A test cell earns its points iff it ran, has no error output and, for a
+hidden test cell, every one of its checks passes the judge run here on the
+results its probes sent back (verdicts.py). Text on
 stderr (warnings, progress bars) does not cost marks: nbgrader 0.9.6 zeroes
 such a cell, we judge by errors only. A cell at or after the point where
 execution stopped (kernel death, time limit) did not run and scores 0.
@@ -13,6 +15,7 @@ from nbgrader.utils import compute_checksum
 
 from ..execute import output_errors
 from .template import Template, is_manual, is_test, nbgrader_meta, points
+from .verdicts import judge
 
 
 @dataclass
@@ -26,7 +29,9 @@ class CellScore:
     ran: bool = True
 
 
-def score(executed, template: Template, stopped_at: int | None) -> list[CellScore]:
+def score(executed, template: Template, stopped_at: int | None,
+          files: dict[str, bytes] | None = None) -> list[CellScore]:
+    """``files``: what the probes sent back from the sandbox."""
     graded = {nbgrader_meta(c)["grade_id"]: c for c in template.cells if nbgrader_meta(c).get("grade")}
     found: dict[str, tuple[int, object]] = {}
     for index, cell in enumerate(executed.cells if executed is not None else []):
@@ -45,6 +50,9 @@ def score(executed, template: Template, stopped_at: int | None) -> list[CellScor
         ran = cell is not None and cell.get("execution_count") is not None \
             and (stopped_at is None or index < stopped_at)
         errors = output_errors(cell) if cell is not None else []
+        if grade_id in template.hidden and ran:
+            failures = (judge(c, files or {}) for c in template.hidden[grade_id].checks)
+            errors += [("AssertionError", message) for message in failures if message]
         passed = ran and not errors
         scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),
                                 errors=errors, ran=ran))

@@ -17,6 +17,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, ComputeChec
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..course import SOLUTIONS
+from .verdicts import CellChecks, inputs_files, read_checks
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 REDACT_MIN_CHARS = 20   # hidden-test lines at least this long are redacted from feedback
@@ -52,8 +53,10 @@ class Template:
     assignment: str
     name: str                    # notebook stem
     notebook: nbformat.NotebookNode
-    hidden_lines: set[str] = field(default_factory=set)
+    hidden_lines: set[str] = field(default_factory=set)    # redacted from feedback
     released: list[str] = field(default_factory=list)   # each cell's source as students got it
+    hidden: dict[str, CellChecks] = field(default_factory=dict)   # by grade_id: trusted checks
+    exchange: dict[str, bytes] = field(default_factory=dict)      # the checks' inputs files
 
     @property
     def cells(self):
@@ -98,8 +101,12 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         released, _ = ClearHiddenTests().preprocess(copy.deepcopy(notebook), {})
+        shared: dict = {"__name__": f"hidden_tests_of_{path.stem}"}
+        checks = {nbgrader_meta(c)["grade_id"]: read_checks(c.source, nbgrader_meta(c)["grade_id"], shared)
+                  for c in notebook.cells if is_test(c) and HIDDEN_BLOCK.search(c.source)}
+        exchange = {k: v for cell in checks.values() for k, v in inputs_files(cell.checks).items()}
         templates.append(Template(assignment, path.stem, notebook, hidden,
-                                  [cell.source for cell in released.cells]))
+                                  [cell.source for cell in released.cells], checks, exchange))
     return templates
 
 

@@ -1,0 +1,110 @@
+"""The grader's side of hidden checks (``course_utils.verdict``): inputs made
+and verdicts computed here, in the trusted parent; only the probes run in the
+student's kernel.
+
+For each hidden test cell the instructor wrote, ``read_checks`` executes the
+cell here with ``hidden_check`` collecting instead of running, and writes the
+cell the sandbox runs instead: the cell's imports, its probe functions and one
+``run_probe`` call per check. The judges and any reference code in the cell
+never enter the student's kernel.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import linecache
+import textwrap
+from dataclasses import dataclass
+
+from ... import verdict
+from ...verdict import Check, decode, encode, exchange_path, make_inputs
+
+MAX_MESSAGE = 600
+
+
+@dataclass
+class CellChecks:
+    checks: list[Check]
+    kernel_source: str          # what the sandbox runs in place of the cell
+
+
+class HiddenCheckError(ValueError):
+    """A hidden test cell that cannot be graded in the trusted way."""
+
+
+def read_checks(source: str, label: str, namespace: dict) -> CellChecks:
+    """The checks a hidden test cell declares (run here, collecting only).
+    ``namespace`` is shared by a notebook's hidden cells, in order, so a cell
+    may reuse what an earlier hidden cell defined, as it can in the kernel."""
+    filename = f"<hidden-test {label}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    collected: list[Check] = []
+    verdict._collecting = collected
+    try:
+        exec(compile(source, filename, "exec"), namespace)
+    except Exception as error:
+        raise HiddenCheckError(f"hidden test cell {label!r} cannot run outside the kernel "
+                               f"({type(error).__name__}: {error}); it must import what it "
+                               "uses and only call student code inside its probes") from error
+    finally:
+        verdict._collecting = None
+    if not collected:
+        return CellChecks([], source)
+    names = [c.name for c in collected]
+    if len(set(names)) != len(names):
+        raise HiddenCheckError(f"hidden test cell {label!r} repeats a check name: {names}")
+    return CellChecks(collected, kernel_source(source, collected, namespace, label))
+
+
+def kernel_source(source: str, checks: list[Check], namespace: dict, label: str) -> str:
+    imports = [ast.get_source_segment(source, node) for node in ast.parse(source).body
+               if isinstance(node, (ast.Import, ast.ImportFrom))]
+    probes: dict[str, object] = {}
+    for check in checks:
+        probe = check.probe
+        name = getattr(probe, "__name__", "")
+        if namespace.get(name) is not probe or probe.__qualname__ != name:
+            raise HiddenCheckError(f"check {check.name!r} in {label!r}: the probe must be a "
+                                   "function defined with def at the top level of the cell")
+        if probes.setdefault(name, probe) is not probe:
+            raise HiddenCheckError(f"{label!r} defines two different probes named {name!r}")
+    lines = ["# Hidden tests run when your notebook is graded; the grader judges the results.",
+             "from course_utils.verdict import run_probe", *imports, ""]
+    lines += [textwrap.dedent(inspect.getsource(p)) for p in probes.values()]
+    lines += [f"run_probe({c.name!r}, {c.probe.__name__})" for c in checks]
+    return "\n".join(lines) + "\n"
+
+
+def inputs_files(checks: list[Check]) -> dict[str, bytes]:
+    """What the sandbox gets: one encoded inputs file per check."""
+    return {exchange_path(c.name, "in"): encode(make_inputs(c), what=f"inputs of {c.name}")
+            for c in checks}
+
+
+def result_files(checks: list[Check]) -> list[str]:
+    """The files a probe may leave for the grader: its outputs or its error."""
+    return [exchange_path(c.name, kind) for c in checks for kind in ("out", "err")]
+
+
+def judge(check: Check, files: dict[str, bytes]) -> str | None:
+    """None if the check passes, else what is wrong, in words. ``files``: what
+    came back from the sandbox."""
+    output = files.get(exchange_path(check.name, "out"))
+    error = files.get(exchange_path(check.name, "err"))
+    error = None if error is None else error[:2000].decode("utf-8", "replace")
+    if output is None:
+        if error:
+            return f"check {check.name}: your code raised {error[:MAX_MESSAGE]}"
+        return (f"check {check.name}: no result reached the grader (the cell did not run "
+                "to the end)")
+    if len(output) > verdict.MAX_BYTES:
+        return f"check {check.name}: the result is larger than {verdict.MAX_BYTES} bytes"
+    try:
+        found = decode(output)
+    except Exception as error:
+        return f"check {check.name}: the result is not plain numbers ({type(error).__name__})"
+    try:
+        check.judge(make_inputs(check), found)
+    except Exception as error:   # the judge's message is the feedback
+        return f"check {check.name}: {(str(error) or type(error).__name__)[:MAX_MESSAGE]}"
+    return None

@@ -1,0 +1,82 @@
+"""Verdicts computed outside the student's kernel (course_utils.verdict and
+grading/verdicts.py), for every notebook:
+
+- every autograded cell is a hidden test cell made of hidden checks, so all
+  points come from judges that run in the grader;
+- what the sandbox runs in place of a hidden cell holds the probes only: no
+  judge, no inputs generator, no reference code;
+- graded through `course autograde` (sandbox, probes only), each solution gets
+  full marks and each untouched release zero.
+"""
+import pytest
+
+from course_utils.instructor.cli import main as course
+from course_utils.instructor.course import RELEASE, REPO, ScratchCourse, assignments, notebooks_of
+from course_utils.instructor.grading.template import is_test, load_templates, nbgrader_meta
+from course_utils.verdict import decode, encode
+
+ASSIGNMENTS = assignments()
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def templates(request):
+    return request.param, load_templates(REPO, request.param)
+
+
+def test_every_point_is_judged_by_the_grader(templates):
+    assignment, loaded = templates
+    for template in loaded:
+        graded = [nbgrader_meta(c)["grade_id"] for c in template.cells if is_test(c)]
+        unjudged = [g for g in graded if not (g in template.hidden and template.hidden[g].checks)]
+        assert not unjudged, (f"{assignment}: test cells {unjudged} carry points but declare no "
+                              "hidden_check; their verdict could be forged in the kernel")
+
+
+def test_the_sandbox_gets_probes_only(templates):
+    assignment, loaded = templates
+    for template in loaded:
+        for grade_id, cell in template.hidden.items():
+            source = cell.kernel_source
+            assert "BEGIN HIDDEN TESTS" not in source
+            for check in cell.checks:
+                for part in (check.judge, check.inputs):
+                    name = getattr(getattr(part, "func", part), "__name__", None)
+                    assert part is None or name not in source, \
+                        f"{assignment}/{grade_id}: {name} would run in the student's kernel"
+            compile(source, grade_id, "exec")
+
+
+def test_exchange_is_plain_data():
+    import numpy as np
+    values = {"a": np.arange(6, dtype=np.int32).reshape(2, 3), "x": 1.5, "n": 3, "flag": True,
+              "s": np.float32(2.0)}
+    back = decode(encode(values))
+    assert back["a"].dtype == np.int32 and back["a"].shape == (2, 3)
+    assert type(back["x"]) is float and type(back["n"]) is int and type(back["flag"]) is bool
+    assert isinstance(back["s"], np.float32)
+
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+    for bad in ([1, 2], AlwaysEqual(), np.array([AlwaysEqual()], dtype=object), None):
+        with pytest.raises(TypeError, match="expected"):
+            encode({"out": bad})
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_full_marks_and_blank_zero_in_the_sandbox(tmp_path, assignment):
+    pytest.importorskip("nbclient")
+    root = tmp_path / "course"
+    ScratchCourse.create(root)
+    inbox = tmp_path / "inbox"
+    for student, folder in (("solution", REPO / "solutions"), ("blank", REPO / RELEASE)):
+        (inbox / student / assignment).mkdir(parents=True)
+        for notebook in notebooks_of(REPO, folder.name, assignment):
+            (inbox / student / assignment / notebook.name).write_bytes(notebook.read_bytes())
+    assert course(["collect", assignment, str(inbox), "--course", str(root)]) == 0
+    assert course(["autograde", assignment, "--course", str(root), "--jobs", "2"]) == 0
+    scores = {s: ScratchCourse(root).scores(assignment, s) for s in ("solution", "blank")}
+    for name, score in scores["solution"].items():
+        assert score.auto_max > 0 and score.auto_score == score.auto_max, \
+            f"{name}: the solution lost {score.failed_tests} in the sandbox"
+        assert scores["blank"][name].auto_score == 0
