@@ -1,132 +1,38 @@
 """The isolated, parallel grading pipeline (course_utils.instructor.grading) on
-notebook 00: one parallel autograde run over honest, accidental and hostile
-submissions, then per-student checks of score, record and feedback."""
+notebook 00: one parallel autograde run over the honest, accidental and
+hostile submissions of tests/adversarial.py, then per-student checks of
+score, record, gradebook and feedback."""
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import os
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import REPO, ScratchCourse
+from course_utils.instructor.course import ScratchCourse
 from course_utils.instructor.grading.template import load_templates
+
+from .adversarial import A, CASES, NB, RENAMED, answered, submission_bytes
 
 # One worker grades the whole set once (the module fixture), not one per worker.
 pytestmark = pytest.mark.xdist_group("grading_pipeline")
 
-A = "00_setup_and_tour"
-NB = f"{A}.ipynb"
-RELEASED = nbformat.read(REPO / "notebooks" / A / NB, as_version=4)
-SOLUTION = nbformat.read(REPO / "solutions" / A / NB, as_version=4)
-ANSWER = next(c.source for c in SOLUTION.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-              == "confusion_matrix")
-# Right when every class occurs (1 point), wrong when a class is absent (edge cases, 2).
-PARTIAL = ANSWER.split("### BEGIN SOLUTION")[0].rstrip(" ") + (
-    "    c = int(max(y_true.max(), y_pred.max())) + 1\n"
-    "    counts = np.zeros((c, c), dtype=np.int64)\n"
-    "    np.add.at(counts, (y_true, y_pred), 1)\n"
-    "    return counts\n")
-
-
-def index_of(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells)
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def answered(source=ANSWER):
-    nb = copy.deepcopy(RELEASED)
-    nb.cells[index_of(nb, "confusion_matrix")].source = source
-    return nb
-
-
-def with_cell(code, after="confusion_matrix", source=ANSWER):
-    nb = answered(source)
-    nb.cells.insert(index_of(nb, after) + 1, nbformat.v4.new_code_cell(code))
-    return nb
-
-
-def duplicate_exercise():
-    nb = answered()
-    nb.cells.insert(index_of(nb, "confusion_matrix") + 1,
-                    copy.deepcopy(nb.cells[index_of(nb, "confusion_matrix")]))
-    nb.cells[index_of(nb, "confusion_matrix") + 1].source = "def confusion_matrix(*a):\n    return 0\n"
-    return nb
-
-
-def deleted_hidden():
-    nb = answered()
-    del nb.cells[index_of(nb, "confusion_matrix_hidden")]
-    return nb
-
-
-def edited_visible_test():
-    nb = answered("def confusion_matrix(*args):\n    return None\n")
-    nb.cells[index_of(nb, "confusion_matrix_visible")].source = "pass"
-    nb.cells[index_of(nb, "confusion_matrix_hidden")].source = "pass"
-    nb.cells[index_of(nb, "confusion_matrix_hidden")].metadata.nbgrader["points"] = 99
-    return nb
-
-
-def stripped_readonly():
-    nb = answered()
-    nb.cells[index_of(nb, "profile_demo")].metadata = {}
-    return nb
-
-
-STDERR = ("import sys, warnings\nfrom tqdm import tqdm\n_inner = confusion_matrix\n"
-          "def confusion_matrix(*a):\n    warnings.warn('deprecated thing')\n"
-          "    for _ in tqdm(range(3)): pass\n    print('noise', file=sys.stderr)\n"
-          "    return _inner(*a)\n")
-SNOOP = ("import os\ntry:\n    print(open('../../gradebook.db','rb').read(100))\nexcept Exception as e:\n"
-         "    print('no gradebook', e)\nfor p in ['solutions', '../solutions', %r]:\n"
-         "    print(p, os.path.exists(p) and os.listdir(p))\n"
-         "import json\nsrc = json.load(open('%s/solutions/%s/%s'))\n"
-         "exec(next(''.join(c['source']) for c in src['cells'] if 'def confusion_matrix' in ''.join(c['source'])))\n")
-
-# student -> (notebook, or raw bytes/filename, expected autograded score out of 3)
-CASES = {
-    "correct": (answered(), 3),
-    "blank": (copy.deepcopy(RELEASED), 0),
-    "partial": (answered(PARTIAL), 1),
-    "duplicate_grade_id": (duplicate_exercise(), 3),
-    "deleted_hidden": (deleted_hidden(), 3),
-    "edited_locked": (edited_visible_test(), 0),
-    "stripped_metadata": (stripped_readonly(), 3),
-    "os_exit_late": (with_cell("import os\nos._exit(1)", after="confusion_matrix_hidden"), 1),
-    "sys_exit": (with_cell("import sys\nsys.exit()\n"), 3),
-    "system_exit_kbd": (with_cell("raise SystemExit(3)") , 3),
-    "keyboard_interrupt": (with_cell("raise KeyboardInterrupt"), 3),
-    "infinite_loop": (with_cell("while True:\n    pass\n"), None),   # notebook limit: see test
-    "memory_bomb": (with_cell("x = bytearray(8 * 2**30)"), 3),
-    "big_output": (with_cell("print('x' * (10 * 2**20))"), 3),
-    "stderr_in_tests": (with_cell(STDERR), 3),
-    # No answer of its own: it scores only if it can copy the solution from the course.
-    "snoop": (with_cell(SNOOP % ("__ROOT__/solutions", "__ROOT__", A, NB),
-                        source=RELEASED.cells[index_of(RELEASED, "confusion_matrix")].source), 0),
-}
-RAW = {"invalid_json": (b'{"cells": [', NB), "empty_file": (b"", NB)}
-RENAMED = "renamed"   # correct answer in a file with another name: 3
-
+ATTACKS = ["wrong", "patched_numpy", "patched_torch", "patched_course_utils", "patched_builtins",
+           "always_equal", "swallowed_errors", "forged_results", "partial_patched_numpy"]
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading") / "course"
     ScratchCourse.create(root)
     inbox = root.parent / "inbox"
-    for student, (nb, _) in CASES.items():
+    for student, (case, _) in CASES.items():
         folder = inbox / student / A
         folder.mkdir(parents=True)
-        text = nbformat.writes(nb).replace("__ROOT__", str(root))
-        (folder / NB).write_text(text)
-    for student, (data, name) in RAW.items():
-        (inbox / student / A).mkdir(parents=True)
-        (inbox / student / A / name).write_bytes(data)
+        (folder / NB).write_bytes(submission_bytes(case, root))
     (inbox / RENAMED / A).mkdir(parents=True)
     nbformat.write(answered(), inbox / RENAMED / A / "my_work (1).ipynb")
     assert course(["collect", A, str(inbox), "--course", str(root)]) == 0
@@ -144,8 +50,7 @@ def events(root, student):
     return " | ".join(record(root, student)["notebooks"][0]["events"])
 
 
-EXPECTED = {s: e for s, (_, e) in CASES.items() if e is not None} | {
-    "invalid_json": 0, "empty_file": 0, RENAMED: 3}
+EXPECTED = {s: e for s, (_, e) in CASES.items() if e is not None} | {RENAMED: 3}
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -166,7 +71,7 @@ def test_gradebook_matches_records(graded):
     ("duplicate_grade_id", "duplicate copy"), ("deleted_hidden", "'confusion_matrix_hidden' was missing"),
     ("edited_locked", "restored from the instructor"), ("stripped_metadata", "lost its nbgrader metadata"),
     ("os_exit_late", "kernel died"), ("infinite_loop", "time limit"),
-    ("big_output", "truncated"),
+    ("big_output", "truncated"), ("duplicate_cell_ids", "later copies got new ids"),
 ])
 def test_record_says_what_happened(graded, student, said):
     assert said in events(graded, student)
@@ -190,6 +95,27 @@ def test_sandbox_defences_recorded(graded):
     assert defences["fresh_directory"] and defences["notebook_time_limit"]
     if os.geteuid() == 0:
         assert defences["unprivileged_user"]
+
+
+@pytest.mark.parametrize("student", ATTACKS)
+def test_forged_verdicts_fail_with_reasons_in_words(graded, student):
+    """Whatever the kernel patched, the judge ran in the grader on plain data:
+    the feedback says which case is wrong and how."""
+    scores = {c["grade_id"]: c for c in record(graded, student)["notebooks"][0]["scores"]}
+    edge = scores["confusion_matrix_edge_cases_hidden"]
+    assert edge["score"] == 0
+    messages = " ".join(m for _, m in edge["errors"])
+    assert "check confusion_matrix_edge_" in messages
+    assert any(words in messages for words in ("is wrong in", "no result reached the grader",
+                                               "your code raised"))
+    page = (graded / "feedback" / student / A / f"{A}.html").read_text()
+    assert "check confusion_matrix_edge_" in page
+
+
+def test_gradebook_cannot_be_written_from_a_submission(graded):
+    executed = nbformat.read(graded / "autograded" / "gradebook_write" / A / NB, as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in executed.cells])
+    assert "could not write" in text and "wrote" not in text.replace("could not write", "")
 
 
 def test_snoop_found_nothing(graded):
@@ -237,3 +163,22 @@ def test_export_and_summary(graded, tmp_path):
     png = tmp_path / "summary.png"
     assert course(["summary", A, "--course", str(graded), "--png", str(png)]) == 0
     assert png.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("student", ["patched_numpy", "patched_course_utils", "swallowed_errors"])
+def test_the_same_attacks_forge_a_pass_when_judged_in_the_kernel(student, monkeypatch):
+    """Control: run as plain nbgrader does (the whole hidden cells in the
+    student's kernel), these attacks pass the hidden tests with a wrong answer.
+    Only judging outside the kernel stops them."""
+    from nbclient import NotebookClient
+
+    from course_utils.instructor.execute import output_errors
+
+    from .adversarial import SOLUTION
+    monkeypatch.setenv("COURSE_PROFILE", "grading")
+    hidden = {c.id: c.source for c in SOLUTION.cells if "BEGIN HIDDEN TESTS" in c.source}
+    nb = nbformat.reads(submission_bytes(CASES[student][0], "/nonexistent").decode(), as_version=4)
+    for cell in nb.cells:
+        cell.source = hidden.get(cell.id, cell.source)
+    NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3").execute()
+    assert not [c.id for c in nb.cells if c.id in hidden and output_errors(c)]

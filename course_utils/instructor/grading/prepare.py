@@ -44,31 +44,45 @@ def find_submitted_file(folder: Path, template: Template, n_templates: int) -> t
                   f"(found: {', '.join(p.name for p in candidates) or 'nothing'})"]
 
 
-def parse(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
-    """Read a submission; a broken file is a recorded failure, never an exception."""
+def parse(path: Path) -> tuple[nbformat.NotebookNode | None, str | None, list[str]]:
+    """Read a submission: (notebook, failure, events). A broken file is a
+    recorded failure, never an exception."""
     size = path.stat().st_size
     if size == 0:
-        return None, "the notebook file is empty (0 bytes)"
+        return None, "the notebook file is empty (0 bytes)", []
     if size > MAX_SUBMISSION_BYTES:
-        return None, f"the notebook file is too large ({size} bytes)"
+        return None, f"the notebook file is too large ({size} bytes)", []
+    text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        notebook = nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
+        raw = json.loads(text)
+        notebook = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
-        return None, f"the notebook file is not valid JSON ({type(error).__name__}: {str(error)[:200]})"
+        return None, f"the notebook file is not valid JSON ({type(error).__name__}: {str(error)[:200]})", []
     except Exception as error:  # any other unreadable format
-        return None, f"the notebook file could not be read ({type(error).__name__}: {str(error)[:200]})"
+        return None, f"the notebook file could not be read ({type(error).__name__}: {str(error)[:200]})", []
     if not isinstance(notebook.get("cells"), list):
-        return None, "the notebook has no list of cells"
-    return notebook, None
+        return None, "the notebook has no list of cells", []
+    return notebook, None, _duplicate_ids(raw)
+
+
+def _duplicate_ids(raw) -> list[str]:
+    """nbformat silently renames repeated cell ids while reading; say so."""
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    ids = [str(c.get("id")) for c in cells or [] if isinstance(c, dict) and c.get("id")]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    return [f"cell id {i[:40]!r} was used by {ids.count(i)} cells; later copies got new ids"
+            for i in repeated]
 
 
 def prepare(path: Path | None, template: Template) -> Prepared:
     if path is None:
         return Prepared(None, failure="notebook missing from the submission")
-    submitted, failure = parse(path)
+    submitted, failure, events = parse(path)
     if failure:
         return Prepared(None, failure=failure)
-    return assemble(submitted, template)
+    prepared = assemble(submitted, template)
+    prepared.events[:0] = events
+    return prepared
 
 
 def _identify(cell, template: Template, by_id: dict[str, int], by_source: dict[str, int]) -> int | None:
