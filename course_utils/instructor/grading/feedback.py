@@ -27,6 +27,18 @@ def exercises(template: Template) -> list[tuple[str, list[str]]]:
     return [g for g in groups if g[1]]
 
 
+SHOWN_ERRORS = 5
+
+
+def failed(cell: dict) -> str:
+    """How a cell failed, e.g. "3 of its 12 checks failed:"."""
+    first = f" (the first {SHOWN_ERRORS} messages shown)" if len(cell["errors"]) > SHOWN_ERRORS else ""
+    checks = sum(1 for _, message in cell["errors"] if message.startswith("check "))
+    if checks:
+        return f"{checks} of its {cell['checks']} checks failed{first}:"
+    return f"failed{first}:"
+
+
 def render(student: str, record: dict, template: Template) -> str:
     nb = next(n for n in record["notebooks"] if n["notebook"] == template.name)
     cells = {c["grade_id"]: c for c in nb["scores"]}
@@ -53,9 +65,11 @@ def render(student: str, record: dict, template: Template) -> str:
                 parts.append(f"<li>{say(grade_id)}: 0 / {cell['max_score']:g}, this check did not "
                              "run (see what happened below)</li>")
             else:
-                why = "; ".join(f"{name}: {message}" for name, message in cell["errors"])
-                parts.append(f"<li>{say(grade_id)}: 0 / {cell['max_score']:g}, failed with "
-                             f"<pre>{say(why)}</pre></li>")
+                parts.append(f"<li>{say(grade_id)}: 0 / {cell['max_score']:g}, "
+                             f"{failed(cell)}<ul>")
+                parts += [f"<li><pre>{say(name + ': ' + message)}</pre></li>"
+                          for name, message in cell["errors"][:SHOWN_ERRORS]]
+                parts.append("</ul></li>")
         parts.append("</ul>")
     if nb["events"]:
         parts.append("<h2>What happened while grading</h2><ul>")

@@ -27,6 +27,7 @@ class CellScore:
     answered: bool = True           # manual cells: changed from the stub
     errors: list[tuple[str, str]] = field(default_factory=list)   # (name, message)
     ran: bool = True
+    checks: int = 0                 # hidden checks judged in the grader
 
 
 def score(executed, template: Template, stopped_at: int | None,
@@ -50,10 +51,11 @@ def score(executed, template: Template, stopped_at: int | None,
         ran = cell is not None and cell.get("execution_count") is not None \
             and (stopped_at is None or index < stopped_at)
         errors = output_errors(cell) if cell is not None else []
-        if grade_id in template.hidden and ran:
-            failures = (judge(c, files or {}) for c in template.hidden[grade_id].checks)
+        checks = template.hidden[grade_id].checks if grade_id in template.hidden else []
+        if ran:
+            failures = (judge(c, files or {}) for c in checks)
             errors += [("AssertionError", message) for message in failures if message]
         passed = ran and not errors
         scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),
-                                errors=errors, ran=ran))
+                                errors=errors, ran=ran, checks=len(checks)))
     return scores
