@@ -6,6 +6,7 @@ then each variant replaces its exercise's solution cell, that exercise's test
 cells are rerun, and the original is restored.
 """
 import importlib
+import json
 import pkgutil
 
 import matplotlib
@@ -90,10 +91,21 @@ def run_variant(cells: NotebookCells, variant):
         assert cells.run(variant.cell) is None  # restore the solution
 
 
+def graded_cells(module_name: str) -> set[str]:
+    """Test cells that carry points (visible checks carry none)."""
+    (path,) = notebooks_of(REPO, SOLUTIONS, assignment_of(module_name))
+    cells = json.loads(path.read_text())["cells"]
+    return {c["id"] for c in cells if c["metadata"].get("nbgrader", {}).get("points")}
+
+
 @pytest.mark.parametrize("module_name, variant", variants("BUGS"))
 def test_bug_is_caught(executed, module_name, variant):
+    """A bug must lose marks: fail a graded cell, with a message in words."""
+    graded = graded_cells(module_name)
+    must_fail = variant.must_fail or tuple(t for t in variant.tests if t in graded)
+    assert must_fail and set(must_fail) <= graded, \
+        f"'{variant.name}' names no graded test cell to fail: {variant.tests}"
     outcome = run_variant(executed(module_name), variant)
-    must_fail = variant.must_fail or variant.tests
     assert any(outcome[t] is not None for t in must_fail), \
         f"'{variant.name}' passes {list(must_fail)}"
     for test in must_fail:

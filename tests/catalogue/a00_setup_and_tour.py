@@ -1,6 +1,6 @@
 from . import Variant, tests_of
 
-TESTS = tests_of("confusion_matrix")
+TESTS = (*tests_of("confusion_matrix"), "confusion_matrix_edge_cases_hidden")
 HEADER = "def confusion_matrix(y_true, y_pred, num_classes):\n"
 
 BUGS = [
