@@ -8,6 +8,7 @@ grading/verdicts.py), for every notebook:
 - graded through `course autograde` (sandbox, probes only), each solution gets
   full marks and each untouched release zero.
 """
+import numpy as np
 import pytest
 
 from course_utils.instructor.cli import main as course
@@ -47,7 +48,6 @@ def test_the_sandbox_gets_probes_only(templates):
 
 
 def test_exchange_is_plain_data():
-    import numpy as np
     values = {"a": np.arange(6, dtype=np.int32).reshape(2, 3), "x": 1.5, "n": 3, "flag": True,
               "s": np.float32(2.0)}
     back = decode(encode(values))
@@ -80,3 +80,42 @@ def test_solution_full_marks_and_blank_zero_in_the_sandbox(tmp_path, assignment)
         assert score.auto_max > 0 and score.auto_score == score.auto_max, \
             f"{name}: the solution lost {score.failed_tests} in the sandbox"
         assert scores["blank"][name].auto_score == 0
+
+
+HEADER = "import numpy as np\nfrom course_utils.verdict import hidden_check\n"
+
+
+def test_hidden_cell_that_needs_the_notebook_is_refused():
+    from course_utils.instructor.grading.verdicts import HiddenCheckError, read_checks
+    with pytest.raises(HiddenCheckError, match="import what it uses"):
+        read_checks("assert confusion_matrix([0], [0], 1)[0, 0] == 1\n", "cell", {})
+    lambda_probe = HEADER + "hidden_check('c', probe=lambda: {}, judge=lambda i, o: None)\n"
+    with pytest.raises(HiddenCheckError, match="defined with def"):
+        read_checks(lambda_probe, "cell", {})
+    twice = HEADER + ("def probe():\n    return {}\ndef judge(i, o):\n    pass\n"
+                      "hidden_check('c', probe=probe, judge=judge)\n" * 2)
+    with pytest.raises(HiddenCheckError, match="repeats a check name"):
+        read_checks(twice, "cell", {})
+
+
+def test_kernel_mode_and_grader_mode_judge_the_same_data():
+    """hidden_check in a notebook and the grader's judge see identical values."""
+    from course_utils.instructor.grading.verdicts import judge, read_checks
+    from course_utils.verdict import call_probe, exchange_path, make_inputs
+    source = HEADER + (
+        "def inputs(rng):\n    return {'x': rng.normal(size=(3, 2)).astype(np.float32), 'k': 2}\n"
+        "def probe(x, k):\n    return {'y': double(x) , 'k': k}\n"
+        "def judge(given, found):\n"
+        "    assert found['y'].dtype == np.float32, f\"y has dtype {found['y'].dtype}, expected float32\"\n"
+        "    assert np.array_equal(found['y'], 2 * given['x']) and type(found['k']) is int, 'y differs'\n"
+        "hidden_check('double', inputs=inputs, probe=probe, judge=judge)\n")
+    namespace = {"double": lambda x: 2 * x}
+    exec(source, dict(namespace))                              # kernel mode: passes
+    (check,) = read_checks(source, "cell", {}).checks            # grader mode:
+    out = encode(call_probe(lambda **kw: {"y": 2 * kw["x"], "k": kw["k"]}, make_inputs(check)))
+    assert judge(check, {exchange_path("double", "out"): out}) is None
+    wrong = encode({"y": make_inputs(check)["x"].astype(np.float64) * 2, "k": 2})
+    assert "expected float32" in judge(check, {exchange_path("double", "out"): wrong})
+    assert "no result reached the grader" in judge(check, {})
+    raised = {exchange_path("double", "err"): b"ValueError: shapes do not match"}
+    assert "your code raised ValueError" in judge(check, raised)
