@@ -119,3 +119,13 @@ def test_kernel_mode_and_grader_mode_judge_the_same_data():
     assert "no result reached the grader" in judge(check, {})
     raised = {exchange_path("double", "err"): b"ValueError: shapes do not match"}
     assert "your code raised ValueError" in judge(check, raised)
+
+
+def test_hidden_cell_must_not_shadow_the_students_functions():
+    from course_utils.instructor.grading.verdicts import HiddenCheckError, check_no_shadowing
+    answer = "def numerical_gradient(f, x):\n    ...\nclass SGD:\n    pass\n"
+    check_no_shadowing({"ok": "from course_utils.gradcheck import numerical_gradient as ng\n"}, [answer])
+    with pytest.raises(HiddenCheckError, match="numerical_gradient"):
+        check_no_shadowing({"bad": "from course_utils.gradcheck import numerical_gradient\n"}, [answer])
+    with pytest.raises(HiddenCheckError, match="SGD"):
+        check_no_shadowing({"bad": "import torch\nSGD = torch.optim.SGD\n"}, [answer])

@@ -17,7 +17,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, ComputeChec
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..course import SOLUTIONS
-from .verdicts import CellChecks, inputs_files, read_checks
+from .verdicts import CellChecks, check_no_shadowing, inputs_files, read_checks
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 REDACT_MIN_CHARS = 20   # hidden-test lines at least this long are redacted from feedback
@@ -101,6 +101,10 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         released, _ = ClearHiddenTests().preprocess(copy.deepcopy(notebook), {})
+        hidden_cells = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
+                        if is_test(c) and HIDDEN_BLOCK.search(c.source)}
+        check_no_shadowing(hidden_cells, [c.source for c in source.cells
+                                          if is_solution(c) and c.cell_type == "code"])
         shared: dict = {"__name__": f"hidden_tests_of_{path.stem}"}
         checks = {nbgrader_meta(c)["grade_id"]: read_checks(c.source, nbgrader_meta(c)["grade_id"], shared)
                   for c in notebook.cells if is_test(c) and HIDDEN_BLOCK.search(c.source)}

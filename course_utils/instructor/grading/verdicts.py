@@ -75,6 +75,38 @@ def kernel_source(source: str, checks: list[Check], namespace: dict, label: str)
     return "\n".join(lines) + "\n"
 
 
+def bound_names(source: str, defs_only: bool = False) -> set[str]:
+    """Names a cell binds at its top level (defs and classes; unless
+    ``defs_only``, also imports and assignments)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif defs_only:
+            continue
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def check_no_shadowing(hidden_sources: dict[str, str], answer_sources: list[str]) -> None:
+    """A hidden cell must not rebind a name the student defines: in the kernel
+    it would replace the student's function for every later cell and check."""
+    answers = {name for source in answer_sources for name in bound_names(source, defs_only=True)}
+    for label, source in hidden_sources.items():
+        clash = bound_names(source) & answers
+        if clash:
+            raise HiddenCheckError(f"hidden test cell {label!r} rebinds {sorted(clash)}, which "
+                                   "the student defines; import or name them differently")
+
+
 def inputs_files(checks: list[Check]) -> dict[str, bytes]:
     """What the sandbox gets: one encoded inputs file per check."""
     return {exchange_path(c.name, "in"): encode(make_inputs(c), what=f"inputs of {c.name}")
