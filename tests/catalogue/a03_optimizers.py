@@ -1,5 +1,3 @@
-from dataclasses import replace
-
 from . import Variant, tests_of
 
 SGD_T = tests_of("sgd")
@@ -317,11 +315,6 @@ BUGS = [
             g *= max_norm / norm
 """), CLIP_T),
 ]
-
-# The visible checks earn nothing (their points moved to the hidden cells, which
-# the grader judges outside the kernel): every bug must fail its hidden cell.
-BUGS = [replace(v, must_fail=v.must_fail or tuple(t for t in v.tests if t.endswith("_hidden")))
-        for v in BUGS]
 
 ALTERNATIVES = [
     Variant("SGD with np.subtract(..., out=)", "sgd", sgd("""
