@@ -40,7 +40,7 @@ SHARED_BUGS = {
     ]),
 }
 # What a message in words contains: the quantity found against the one expected.
-WORDS = re.compile(r"expected|relative error|differs|should|changed|nan|correct", re.I)
+WORDS = re.compile(r"expected|relative error|differ|should|must|at most|changed|nan|correct", re.I)
 
 
 def planted(assignment, module, bugs):
