@@ -56,9 +56,8 @@ def hidden_check(name: str, *, probe: Callable, judge: Callable, inputs: Callabl
     if _collecting is not None:        # the grader reads the checks, it does not run them
         _collecting.append(check)
         return
-    given = make_inputs(check)
-    found = decode(encode(call_probe(check.probe, given), what=f"outputs of {name}"))
-    check.judge(given, found)
+    found = decode(encode(call_probe(check.probe, make_inputs(check)), what=f"outputs of {name}"))
+    check.judge(make_inputs(check), found)   # fresh inputs: the probe may have changed its own
 
 
 def make_inputs(check: Check) -> dict:
