@@ -194,6 +194,9 @@ BUGS = [
             must_fail=("linear_module_hidden",)),
     Variant("linear: random biases", "linear_module",
             linear(bias="rng.normal(0.0, init_std, size=out_features)"), LINEAR, must_fail=("linear_module_hidden",)),
+    Variant("linear: forward returns a list", "linear_module",
+            linear(forward="(x @ self.params['weight'].T + self.params['bias']).tolist()"), LINEAR,
+            must_fail=("linear_module_hidden",)),
     # ---- relu
     Variant("relu: masks by the sign of the output gradient", "relu_module",
             relu(backward="return np.where(dout > 0, dout, 0.0)"), RELU),
@@ -210,6 +213,9 @@ BUGS = [
             softmax(backward="return self.out * (1 - self.out) * dout"), SOFTMAX),
     Variant("softmax: normalized over the batch axis", "softmax_module",
             softmax(forward="e = np.exp(x - x.max())\n        self.out = e / e.sum(axis=0, keepdims=True)"), SOFTMAX),
+    Variant("softmax: subtracts the max from its input in place", "softmax_module",
+            softmax(forward="x -= x.max(axis=1, keepdims=True)\n        e = np.exp(x)\n        self.out = e / e.sum(axis=1, keepdims=True)"),
+            SOFTMAX, must_fail=("softmax_module_hidden",)),
     # ---- cross-entropy
     Variant("cross-entropy: summed over the batch (factor B)", "cross_entropy_module",
             cross_entropy(forward="return float(-np.sum(np.log(probs[rows, targets])))",
@@ -236,6 +242,12 @@ BUGS = [
     Variant("dropout: backward draws a new mask", "dropout_module",
             dropout(backward="return dout if self.scale is None else dout * (self.rng.random(dout.shape) >= self.p) / (1 - self.p)"),
             DROPOUT),
+    Variant("dropout: one mask drawn once and reused on every pass", "dropout_module",
+            dropout(forward="if not self.training or self.p == 0:\n            self.scale = None\n            return x\n"
+                            "        if getattr(self, 'mask', None) is None or self.mask.shape != x.shape:\n"
+                            "            self.mask = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n"
+                            "        self.scale = self.mask\n        return x * self.scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",)),
     # ---- MLP
     Variant("mlp: ReLU after the output layer too", "mlp",
             mlp(MLP_OK + "\n        self.layers.append(ReLUModule())"), MLP_TESTS, must_fail=("mlp_hidden",)),
@@ -267,6 +279,9 @@ BUGS = [
     return cross_entropy.forward(probs, y), probs"""), STEP, must_fail=("train_step_hidden",)),
     Variant("train_step: forgets the weight decay", "train_step",
             train_step(STEP_OK.replace("lr, weight_decay)", "lr)")), STEP, must_fail=("train_step_hidden",)),
+    Variant("train_step: returns the probabilities after the update", "train_step",
+            train_step(STEP_OK.replace("return loss, probs", "return loss, softmax.forward(mlp.forward(x))")), STEP,
+            must_fail=("train_step_hidden",)),
     # ---- the accuracy test catches what breaks training
     Variant("accuracy: gradient of the summed loss (x B)", "train_step",
             train_step(STEP_OK.replace("mlp.backward(softmax", "mlp.backward(len(y) * softmax")), ACCURACY,
@@ -297,6 +312,8 @@ ALTERNATIVES = [
         forward="from scipy.special import softmax as _scipy_softmax\n        self.out = _scipy_softmax(x, axis=1)"), SOFTMAX),
     Variant("softmax: explicit Jacobian with einsum", "softmax_module", softmax(
         backward="s = self.out\n        J = np.einsum('bi,ij->bij', s, np.eye(s.shape[1])) - np.einsum('bi,bj->bij', s, s)\n        return np.einsum('bij,bi->bj', J, dout)"), SOFTMAX),
+    Variant("cross-entropy: the loss as a NumPy scalar (no float())", "cross_entropy_module", cross_entropy(
+        forward="return -np.mean(np.log(probs[rows, targets]))"), CE),
     Variant("cross-entropy: one-hot targets", "cross_entropy_module", cross_entropy(
         forward="t = np.eye(probs.shape[1])[targets]\n        return float(-np.sum(t * np.log(np.clip(probs, 1e-300, None))) / len(targets))",
         backward="t = np.eye(probs.shape[1])[targets]\n        return -t / (len(targets) * np.where(t > 0, probs, 1.0))"), CE),
