@@ -49,6 +49,8 @@ def test_solution_notebook_is_clean_source(notebook):
         "solutions/ is committed without outputs"
     ids = [c["id"] for c in cells]
     assert len(ids) == len(set(ids)), "cell ids must be unique"
+    assert not [c["id"] for c in cells if not nbgrader_meta(c).get("grade_id")], \
+        "every cell needs nbgrader metadata (the grader rebuilds submissions from it)"
     grade_ids = [nbgrader_meta(c)["grade_id"] for c in cells if nbgrader_meta(c)]
     assert len(grade_ids) == len(set(grade_ids)), "a duplicate grade_id stops nbgrader"
     assert not [g for g in grade_ids if re.fullmatch(r"cell-[0-9a-f]+", g)], \

@@ -143,8 +143,10 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
         elif _text(cell.get("source", "")) not in (template.cells[index].source,
                                                    template.released[index]) \
                 or _flags(cell) != _flags(template.cells[index]):
-            events.append(f"locked cell {grade_id!r} had been changed (source or metadata); "
-                          "restored from the instructor's version")
+            kind = "locked cell" if nbgrader_meta(template.cells[index]).get("locked") else \
+                "cell (not an answer cell)"
+            events.append(f"{kind} {grade_id!r} had been changed (source or metadata); "
+                          "graded with the instructor's version")
     if order != sorted(order):
         events.append("cells had been moved; the instructor's order is restored")
     cells = [*extras.get(-1, [])]
