@@ -71,6 +71,13 @@ def edited_tests():
     return nb
 
 
+def moved_test_cell():
+    nb = answered()
+    cell = nb.cells.pop(index_of(nb, "confusion_matrix_hidden"))
+    nb.cells.insert(index_of(nb, "confusion_matrix"), cell)   # before the answer it tests
+    return nb
+
+
 def stripped_readonly():
     nb = answered()
     nb.cells[index_of(nb, "profile_demo")].metadata = {}
@@ -148,6 +155,7 @@ CASES = {
     "deleted_hidden": (deleted_hidden(), 3),
     "edited_locked": (edited_tests(), 0),
     "stripped_metadata": (stripped_readonly(), 3),
+    "moved_test_cell": (moved_test_cell(), 3),
     "os_exit_late": (with_cell("import os\nos._exit(1)", after="confusion_matrix_hidden"), 1),
     "sys_exit": (with_cell("import sys\nsys.exit()\n"), 3),
     "system_exit": (with_cell("raise SystemExit(3)"), 3),

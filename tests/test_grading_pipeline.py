@@ -72,6 +72,9 @@ def test_gradebook_matches_records(graded):
     ("edited_locked", "graded with the instructor's version"), ("stripped_metadata", "lost its nbgrader metadata"),
     ("os_exit_late", "kernel died"), ("infinite_loop", "time limit"),
     ("big_output", "truncated"), ("duplicate_cell_ids", "later copies got new ids"),
+    ("moved_test_cell", "instructor's order is restored"), ("sys_exit", "raised SystemExit"),
+    ("system_exit", "raised SystemExit"), ("keyboard_interrupt", "raised KeyboardInterrupt"),
+    ("memory_bomb", "raised MemoryError"), ("snoop", "raised"),
 ])
 def test_record_says_what_happened(graded, student, said):
     assert said in events(graded, student)

@@ -20,7 +20,8 @@ from .limits import limit_outputs
 from .prepare import find_submitted_file, prepare
 from .sandbox import Limits, run_sandboxed
 from .score import CellScore, score
-from .template import Template, load_templates
+from ..execute import output_errors
+from .template import Template, is_test, load_templates
 from .verdicts import result_files
 
 
@@ -86,12 +87,28 @@ def grade_notebook(folder: Path, template: Template, n_templates: int,
         events.append("very long outputs were truncated")
     stopped_at = status.get("stopped_at") if not result.killed else 0
     stopped_at = stopped_at if isinstance(stopped_at, int) else None
+    if result.notebook is not None:
+        events += ungraded_errors(result.notebook)
     if result.notebook is None and result.stderr_tail:
         events.append("sandbox stderr (end): " + result.stderr_tail[-300:])
     return NotebookResult(template.name, score(result.notebook, template, stopped_at, result.files), events,
                           None if result.notebook is not None else "no executed notebook",
                           asdict(result.defences), round(time.perf_counter() - start, 1),
                           result.notebook)
+
+
+MAX_ERROR_EVENTS = 10
+
+
+def ungraded_errors(executed) -> list[str]:
+    """What went wrong outside the test cells (those are in the scores):
+    exits, interrupts, memory errors in the student's own cells."""
+    found = [f"cell {index} ({str(cell.get('id', '?'))[:40]}) raised {name}: {message[:200]}"
+             for index, cell in enumerate(executed.cells)
+             if cell.get("cell_type") == "code" and not is_test(cell)
+             for name, message in output_errors(cell)]
+    more = [f"... and {len(found) - MAX_ERROR_EVENTS} more errors"] if len(found) > MAX_ERROR_EVENTS else []
+    return found[:MAX_ERROR_EVENTS] + more
 
 
 def grade_student(course_root: Path, assignment: str, student: str, templates: list[Template],
