@@ -1,8 +1,9 @@
 """Verdicts computed outside the student's kernel (course_utils.verdict and
 grading/verdicts.py), for every notebook:
 
-- every autograded cell is a hidden test cell made of hidden checks, so all
-  points come from judges that run in the grader;
+- every test cell that carries points is a hidden test cell made of hidden
+  checks, so all points come from judges that run in the grader (visible
+  checks are 0-point test cells, which nbgrader's Validate reports);
 - what the sandbox runs in place of a hidden cell holds the probes only: no
   judge, no inputs generator, no reference code;
 - graded through `course autograde` (sandbox, probes only), each solution gets
@@ -13,7 +14,7 @@ import pytest
 
 from course_utils.instructor.cli import main as course
 from course_utils.instructor.course import RELEASE, REPO, ScratchCourse, assignments, notebooks_of
-from course_utils.instructor.grading.template import is_test, load_templates, nbgrader_meta
+from course_utils.instructor.grading.template import is_test, load_templates, nbgrader_meta, points
 from course_utils.verdict import decode, encode
 
 ASSIGNMENTS = assignments()
@@ -27,7 +28,7 @@ def templates(request):
 def test_every_point_is_judged_by_the_grader(templates):
     assignment, loaded = templates
     for template in loaded:
-        graded = [nbgrader_meta(c)["grade_id"] for c in template.cells if is_test(c)]
+        graded = [nbgrader_meta(c)["grade_id"] for c in template.cells if is_test(c) and points(c) > 0]
         unjudged = [g for g in graded if not (g in template.hidden and template.hidden[g].checks)]
         assert not unjudged, (f"{assignment}: test cells {unjudged} carry points but declare no "
                               "hidden_check; their verdict could be forged in the kernel")

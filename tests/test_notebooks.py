@@ -56,7 +56,10 @@ def test_solution_notebook_is_clean_source(notebook):
     assert not [g for g in grade_ids if re.fullmatch(r"cell-[0-9a-f]+", g)], \
         "grade ids must say what they grade"
     tests = [c for c in cells if is_test(c)]
-    assert tests and all(nbgrader_meta(c)["points"] > 0 for c in tests)
+    # Visible checks are 0-point test cells (nbgrader's Validate reports them);
+    # the points are in the hidden test cells.
+    assert tests and all(nbgrader_meta(c)["points"] > 0 for c in tests if c["id"].endswith("_hidden"))
+    assert all(nbgrader_meta(c)["points"] == 0 for c in tests if not c["id"].endswith("_hidden"))
     assert any("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in tests), \
         "every notebook has hidden tests"
     for cell in cells:

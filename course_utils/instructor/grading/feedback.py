@@ -59,6 +59,10 @@ def render(student: str, record: dict, template: Template) -> str:
             if cell["manual"]:
                 state = "graded by your instructor" if cell["answered"] else "no answer given: 0"
                 parts.append(f"<li>{say(grade_id)} ({cell['max_score']:g} pt): {state}</li>")
+            elif cell["max_score"] == 0:     # a visible check: the student's own sanity check
+                state = "passed" if not cell["errors"] else \
+                    f"failed (no points; the hidden tests will likely fail too): {say(cell['errors'][0][1])}"
+                parts.append(f"<li>{say(grade_id)} (visible check): {state}</li>")
             elif cell["score"] == cell["max_score"]:
                 parts.append(f"<li>{say(grade_id)}: passed ({cell['score']:g} pt)</li>")
             elif not cell["ran"]:
