@@ -50,21 +50,27 @@ class Check:
 
 def hidden_check(name: str, *, probe: Callable, judge: Callable, inputs: Callable | None = None) -> None:
     """Run ``probe`` on ``inputs`` and let ``judge`` decide (see the module doc)."""
-    check = Check(name, inputs, probe, judge)
     if not NAME.match(name):
         raise ValueError(f"hidden check name {name!r}: use letters, digits and _ only")
+    check = Check(name, inputs, probe, judge)
     if _collecting is not None:        # the grader reads the checks, it does not run them
         _collecting.append(check)
         return
-    found = decode(encode(call_probe(check.probe, make_inputs(check)), what=f"outputs of {name}"))
-    check.judge(make_inputs(check), found)   # fresh inputs: the probe may have changed its own
+    given = encoded_inputs(check)
+    found = decode(encode(call_probe(check.probe, decode(given)), what=f"outputs of {name}"))
+    check.judge(decode(given), found)   # a fresh copy: the probe may have changed its own
+
+
+def encoded_inputs(check: Check) -> bytes:
+    """The check's inputs, from a generator seeded by its name (same every run),
+    encoded as they cross to the sandbox."""
+    rng = np.random.default_rng(seed_of(check.name))
+    made = check.inputs(rng) if check.inputs is not None else {}
+    return encode(made, what=f"inputs of {check.name}")
 
 
 def make_inputs(check: Check) -> dict:
-    """The check's inputs, from a generator seeded by its name (same every run)."""
-    rng = np.random.default_rng(seed_of(check.name))
-    made = check.inputs(rng) if check.inputs is not None else {}
-    return decode(encode(made, what=f"inputs of {check.name}"))
+    return decode(encoded_inputs(check))
 
 
 def seed_of(name: str) -> int:

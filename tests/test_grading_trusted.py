@@ -101,7 +101,7 @@ def test_hidden_cell_that_needs_the_notebook_is_refused():
 
 def test_kernel_mode_and_grader_mode_judge_the_same_data():
     """hidden_check in a notebook and the grader's judge see identical values."""
-    from course_utils.instructor.grading.verdicts import judge, read_checks
+    from course_utils.instructor.grading.verdicts import inputs_files, judge, read_checks
     from course_utils.verdict import call_probe, exchange_path, make_inputs
     source = HEADER + (
         "def inputs(rng):\n    return {'x': rng.normal(size=(3, 2)).astype(np.float32), 'k': 2}\n"
@@ -113,12 +113,13 @@ def test_kernel_mode_and_grader_mode_judge_the_same_data():
     namespace = {"double": lambda x: 2 * x}
     exec(source, dict(namespace))                              # kernel mode: passes
     (check,) = read_checks(source, "cell", {}).checks            # grader mode:
+    given = inputs_files([check])
     out = encode(call_probe(lambda **kw: {"y": 2 * kw["x"], "k": kw["k"]}, make_inputs(check)))
-    assert judge(check, {exchange_path("double", "out"): out}) is None
+    assert judge(check, {**given, exchange_path("double", "out"): out}) is None
     wrong = encode({"y": make_inputs(check)["x"].astype(np.float64) * 2, "k": 2})
-    assert "expected float32" in judge(check, {exchange_path("double", "out"): wrong})
-    assert "no result reached the grader" in judge(check, {})
-    raised = {exchange_path("double", "err"): b"ValueError: shapes do not match"}
+    assert "expected float32" in judge(check, {**given, exchange_path("double", "out"): wrong})
+    assert "no result reached the grader" in judge(check, given)
+    raised = {**given, exchange_path("double", "err"): b"ValueError: shapes do not match"}
     assert "your code raised ValueError" in judge(check, raised)
 
 

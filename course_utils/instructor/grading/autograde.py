@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nbformat
 
+from ..execute import output_errors
 from . import gradebook
 from .limits import limit_outputs
 from .prepare import find_submitted_file, prepare
 from .sandbox import Limits, run_sandboxed
 from .score import CellScore, score
-from ..execute import output_errors
 from .template import Template, is_test, load_templates
 from .verdicts import result_files
 

@@ -52,8 +52,9 @@ def score(executed, template: Template, stopped_at: int | None,
             and (stopped_at is None or index < stopped_at)
         errors = output_errors(cell) if cell is not None else []
         checks = template.hidden[grade_id].checks if grade_id in template.hidden else []
-        if ran:
-            failures = (judge(c, files or {}) for c in checks)
+        if ran:   # the grader's own inputs files win over anything named alike
+            returned = {**(files or {}), **template.exchange}
+            failures = (judge(c, returned) for c in checks)
             errors += [("AssertionError", message) for message in failures if message]
         passed = ran and not errors
         scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),

@@ -91,9 +91,13 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
     templates = []
     for path in paths:
         source = nbformat.read(path, as_version=4)
-        hidden = {line.strip() for cell in source.cells if is_test(cell)
-                  for block in HIDDEN_BLOCK.findall(cell.source)
+        hidden_cells = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
+                        if is_test(c) and HIDDEN_BLOCK.search(c.source)}
+        hidden = {line.strip() for text in hidden_cells.values()
+                  for block in HIDDEN_BLOCK.findall(text)
                   for line in block.splitlines() if len(line.strip()) >= REDACT_MIN_CHARS}
+        check_no_shadowing(hidden_cells, [c.source for c in source.cells
+                                          if is_solution(c) and c.cell_type == "code"])
         resources: dict = {}
         notebook, resources = ClearSolutions(**stubs).preprocess(source, resources)
         notebook, resources = ComputeChecksums().preprocess(notebook, resources)
@@ -101,13 +105,8 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         released, _ = ClearHiddenTests().preprocess(copy.deepcopy(notebook), {})
-        hidden_cells = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells
-                        if is_test(c) and HIDDEN_BLOCK.search(c.source)}
-        check_no_shadowing(hidden_cells, [c.source for c in source.cells
-                                          if is_solution(c) and c.cell_type == "code"])
-        shared: dict = {"__name__": f"hidden_tests_of_{path.stem}"}
-        checks = {nbgrader_meta(c)["grade_id"]: read_checks(c.source, nbgrader_meta(c)["grade_id"], shared)
-                  for c in notebook.cells if is_test(c) and HIDDEN_BLOCK.search(c.source)}
+        shared: dict = {"__name__": f"hidden_tests_of_{path.stem}"}   # hidden cells run in order
+        checks = {grade_id: read_checks(text, grade_id, shared) for grade_id, text in hidden_cells.items()}
         exchange = {k: v for cell in checks.values() for k, v in inputs_files(cell.checks).items()}
         templates.append(Template(assignment, path.stem, notebook, hidden,
                                   [cell.source for cell in released.cells], checks, exchange))

@@ -17,7 +17,7 @@ import textwrap
 from dataclasses import dataclass
 
 from ... import verdict
-from ...verdict import Check, decode, encode, exchange_path, make_inputs
+from ...verdict import Check, decode, encoded_inputs, exchange_path
 
 MAX_MESSAGE = 600
 
@@ -109,8 +109,7 @@ def check_no_shadowing(hidden_sources: dict[str, str], answer_sources: list[str]
 
 def inputs_files(checks: list[Check]) -> dict[str, bytes]:
     """What the sandbox gets: one encoded inputs file per check."""
-    return {exchange_path(c.name, "in"): encode(make_inputs(c), what=f"inputs of {c.name}")
-            for c in checks}
+    return {exchange_path(c.name, "in"): encoded_inputs(c) for c in checks}
 
 
 def result_files(checks: list[Check]) -> list[str]:
@@ -119,8 +118,9 @@ def result_files(checks: list[Check]) -> list[str]:
 
 
 def judge(check: Check, files: dict[str, bytes]) -> str | None:
-    """None if the check passes, else what is wrong, in words. ``files``: what
-    came back from the sandbox."""
+    """None if the check passes, else what is wrong, in words. ``files``: the
+    inputs files the grader wrote (``inputs_files``) and what came back from
+    the sandbox."""
     output = files.get(exchange_path(check.name, "out"))
     error = files.get(exchange_path(check.name, "err"))
     error = None if error is None else error[:2000].decode("utf-8", "replace")
@@ -136,7 +136,7 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
     except Exception as error:
         return f"check {check.name}: the result is not plain numbers ({type(error).__name__})"
     try:
-        check.judge(make_inputs(check), found)
+        check.judge(decode(files[exchange_path(check.name, "in")]), found)
     except Exception as error:   # the judge's message is the feedback
         return f"check {check.name}: {(str(error) or type(error).__name__)[:MAX_MESSAGE]}"
     return None
