@@ -84,6 +84,26 @@ def stripped_readonly():
     return nb
 
 
+def all_metadata_stripped():
+    """An editor that drops every cell's metadata: the answer is found by position."""
+    nb = answered()
+    for cell in nb.cells:
+        cell.metadata = {}
+    return nb
+
+
+def too_many_cells(n=40_000) -> bytes:
+    """The answer plus n tiny cells (hand-written JSON: nbformat would take seconds)."""
+    nb = json.loads(nbformat.writes(answered()))
+    nb["cells"] += [{"cell_type": "code", "id": f"tiny-{i}", "metadata": {}, "source": "1",
+                     "outputs": [], "execution_count": None} for i in range(n)]
+    return json.dumps(nb).encode()
+
+
+# An error message that would rewrite the instructor's terminal: a forged table row.
+ANSI_FORGER = "raise Exception('\\r\\x1b[2K\\x1b]0;title\\x07z-ansi-forger 3 / 3 ok')\n"
+
+
 def duplicate_ids_json() -> bytes:
     """Hand-written JSON: two cells claim the answer cell's id (nbformat would
     otherwise refuse to write it)."""
@@ -155,6 +175,9 @@ CASES = {
     "deleted_hidden": (deleted_hidden(), 3),
     "edited_locked": (edited_tests(), 0),
     "stripped_metadata": (stripped_readonly(), 3),
+    "all_metadata_stripped": (all_metadata_stripped(), 3),
+    "too_many_cells": (too_many_cells(), 0),
+    "ansi_forger": (with_cell(ANSI_FORGER), 3),
     "moved_test_cell": (moved_test_cell(), 3),
     "os_exit_late": (with_cell("import os\nos._exit(1)", after="confusion_matrix_hidden"), 1),
     "sys_exit": (with_cell("import sys\nsys.exit()\n"), 3),
@@ -179,9 +202,141 @@ CASES = {
     "invalid_json": (b'{"cells": [', 0),
     "empty_file": (b"", 0),
 }
+# Attacks on the sandbox itself (issue 16). ``__ROOT__`` is the scratch course,
+# ``__REPO__`` the repository; the pipeline test plants the files named here.
+AFTER_TESTS = "confusion_matrix_edge_cases_hidden"     # a cell placed here runs after every check
+SYMLINK_SWAP = (
+    "import os, shutil\n"
+    "shutil.rmtree('verdict')\n"
+    "os.symlink('__ROOT__', 'verdict')      # the parent must never follow it\n"
+    "os.symlink('__ROOT__/nbgrader_config.py', 'executed.ipynb')\n")
+RESULT_IS_DIRECTORY = (
+    "import glob, os\n"
+    "for path in glob.glob('verdict/*.out.npz'):\n"
+    "    os.unlink(path); os.mkdir(path)\n")
+CLASSMATE_TAMPER = (   # copy a classmate's results, spoil a classmate's inputs, for 8 s
+    "import glob, os, shutil, time\n"
+    "seen = set()\n"
+    "end = time.time() + 8\n"
+    "while time.time() < end:\n"
+    "    for path in glob.glob('/tmp/**/verdict/*.npz', recursive=True) + glob.glob('/proc/*/cwd/verdict/*.npz'):\n"
+    "        if os.path.realpath(os.path.dirname(path)) == os.path.realpath('verdict'): continue   # its own\n"
+    "        seen.add(path)\n"
+    "        try:\n"
+    "            if '.out.' in path: shutil.copy(path, 'verdict/')\n"
+    "            else: open(path, 'wb').write(b'spoiled')\n"
+    "        except OSError: pass\n"
+    "    time.sleep(0.2)\n"
+    "print('classmates found:', len(seen))\n")
+THREAD_HOG = (   # as many threads as it can get, held for 12 s
+    "import threading, time\n"
+    "threads = []\n"
+    "try:\n"
+    "    for _ in range(3000):\n"
+    "        t = threading.Thread(target=time.sleep, args=(12,), daemon=True); t.start(); threads.append(t)\n"
+    "except RuntimeError as error:\n"
+    "    print('stopped at', len(threads), 'threads:', error)\n"
+    "time.sleep(12)\n")
+SNOOP_COURSE = (   # everything of the course a sandbox must not see
+    "import glob, os\n"
+    "found = [p for pattern in ['__ROOT__/autograded/*/*/*.ipynb', '__ROOT__/submitted/*/*/*.ipynb',\n"
+    "         '__ROOT__/*.zip', '__ROOT__/*.csv', '__ROOT__/gradebook.db', '__REPO__/tests/catalogue/*.py',\n"
+    "         '__REPO__/solutions/*/*.ipynb', '__ROOT__/../*/*.csv']\n"
+    "         for p in glob.glob(pattern)]\n"
+    "print('visible course files:', len(found), found[:5])\n"
+    "for path in found:\n"
+    "    try: exec(open(path).read())\n"
+    "    except Exception: pass\n")
+PROC_ENVIRON = (
+    "import glob\n"
+    "for path in glob.glob('/proc/*/environ'):\n"
+    "    try: print(path, open(path, 'rb').read()[:4000])\n"
+    "    except OSError as error: print(path, type(error).__name__)\n")
+UNIX_SOCKETS = (   # the pipeline test listens on the host at these paths
+    "import socket\n"
+    "for path in ['__ROOT__/../host.sock', '/tmp/course-test-host.sock', '/run/course-test-host.sock']:\n"
+    "    s = socket.socket(socket.AF_UNIX)\n"
+    "    try: s.connect(path); print('connected', path)\n"
+    "    except OSError as error: print('refused', path, type(error).__name__)\n")
+MEMORY_SPREAD = (   # three processes, each under the per-process limit, together over the sandbox's
+    "import subprocess, sys\n"
+    "code = 'b = bytearray(700 * 2**20); import time; time.sleep(8)'\n"
+    "children = [subprocess.Popen([sys.executable, '-c', code]) for _ in range(3)]\n"
+    "print('exit codes:', [c.wait() for c in children])\n")
+DISK_FILL = (
+    "written = 0\n"
+    "for i, folder in enumerate(['.', '/tmp', '/var/tmp', '/dev/shm'] * 40):\n"
+    "    try:\n"
+    "        with open(f'{folder}/fill-{i}', 'wb') as f: f.write(b'x' * 10 * 2**20)\n"
+    "        written += 10 * 2**20\n"
+    "    except OSError: pass\n"
+    "print(f'wrote {written} bytes')\n")
+STASH = (   # leave this run's results where a later submission might find them
+    "import ctypes, glob, os, shutil\n"
+    "for folder in ['/tmp', '/var/tmp', '/dev/shm']:\n"
+    "    os.makedirs(folder + '/stash-course-test', exist_ok=True)\n"
+    "    for path in glob.glob('verdict/*.out.npz'): shutil.copy(path, folder + '/stash-course-test/')\n"
+    "libc = ctypes.CDLL(None)\n"
+    "print('shm id', libc.shmget(0x5eed, 4096, 0o1666))   # IPC_CREAT | 0666\n")
+REPLAY = (
+    "import glob, shutil\n"
+    "found = glob.glob('/tmp/stash-course-test/*') + glob.glob('/var/tmp/stash-course-test/*') \\\n"
+    "    + glob.glob('/dev/shm/stash-course-test/*')\n"
+    "for path in found: shutil.copy(path, 'verdict/')\n"
+    "import ctypes; print('stash files:', len(found), 'shm id', ctypes.CDLL(None).shmget(0x5eed, 0, 0))\n")
+
+STDERR_FLOOD = (   # 768 MiB on the kernel's stderr: the parent keeps only a tail
+    "import os\nchunk = b'e' * 2**20\nfor _ in range(768):\n    os.write(2, chunk)\n")
+
+SANDBOX_CASES = {
+    "stderr_flood": (with_cell(STDERR_FLOOD, after=AFTER_TESTS), 3),
+    "symlink_swap": (with_cell(SYMLINK_SWAP, after=AFTER_TESTS), 0),
+    "result_is_directory": (with_cell(RESULT_IS_DIRECTORY, after=AFTER_TESTS), 0),
+    "classmate_tamper": (with_cell(CLASSMATE_TAMPER, after=AFTER_TESTS, source=STUB), 0),
+    "thread_hog": (with_cell(THREAD_HOG), 3),
+    "snoop_course": (with_cell(SNOOP_COURSE, source=STUB), 0),
+    "proc_environ": (with_cell(PROC_ENVIRON), 3),
+    "unix_sockets": (with_cell(UNIX_SOCKETS), 3),
+    "memory_spread": (with_cell(MEMORY_SPREAD, after=AFTER_TESTS), 3),
+    "disk_fill": (with_cell(DISK_FILL, after=AFTER_TESTS), 3),
+}
+CASES.update(SANDBOX_CASES)
+# Graded in two runs, one after the other (tests/test_sandbox_isolation.py).
+STASHER = with_cell(STASH, after=AFTER_TESTS)
+REPLAYER = with_cell(REPLAY, after=AFTER_TESTS, source=STUB)
+
+# Honest code the grader's own machinery once scored 0 (issue 16, items 12, 13, 15).
+# A helper named like the hidden cell's `from functools import partial`.
+HELPER_NAMED_PARTIAL = (
+    "def partial(y_true, y_pred, num_classes, true_class):\n"
+    "    \"\"\"Row true_class of the confusion matrix: what its samples were predicted as.\"\"\"\n"
+    "    return np.bincount(y_pred[y_true == true_class], minlength=num_classes)\n\n\n"
+    + SIGNATURE + "    rows = [partial(y_true, y_pred, num_classes, c) for c in range(num_classes)]\n"
+    "    return np.array(rows, dtype=np.int64).reshape(num_classes, num_classes)\n")
+# Needs no global np: the student reuses the name np for something else afterwards.
+LOCAL_NUMPY = SIGNATURE + ("    import numpy\n"
+                           "    counts = numpy.zeros((num_classes, num_classes), dtype=numpy.int64)\n"
+                           "    numpy.add.at(counts, (y_true, y_pred), 1)\n"
+                           "    return counts\n")
+# Right counts, but y_true is sorted in place; np.array_equal patched so that a check
+# computed in the kernel would not see it. Both hidden cells check the inputs: 0 of 3.
+SORTS_Y_TRUE = SIGNATURE + ("    counts = np.zeros((num_classes, num_classes), dtype=np.int64)\n"
+                            "    np.add.at(counts, (y_true, y_pred), 1)\n"
+                            "    y_true.sort()\n"
+                            "    return counts\n")
+PATCH_ARRAY_EQUAL = "import numpy as np\nnp.array_equal = lambda *a, **k: True\n"
+
+GRADER_CASES = {
+    "chdir_elsewhere": (with_cell("import os\nos.chdir('/')\n"), 3),
+    "helper_named_partial": (answered(HELPER_NAMED_PARTIAL), 3),
+    "numpy_name_reused": (with_cell("np = None\n", after="confusion_matrix_visible", source=LOCAL_NUMPY), 3),
+    "mutates_inputs_patched_equal": (with_cell(PATCH_ARRAY_EQUAL, source=SORTS_Y_TRUE), 0),
+}
+CASES.update(GRADER_CASES)
+
 RENAMED = "renamed"   # the correct answer in a file with another name: 3
 
 
 def submission_bytes(case, root) -> bytes:
     data = case if isinstance(case, bytes) else nbformat.writes(case).encode()
-    return data.replace(b"__ROOT__", str(root).encode())
+    return data.replace(b"__ROOT__", str(root).encode()).replace(b"__REPO__", str(REPO).encode())

@@ -4,9 +4,12 @@ hostile submissions of tests/adversarial.py, then per-student checks of
 score, record, gradebook and feedback."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import socket
+import threading
 import zipfile
 
 import nbformat
@@ -24,10 +27,51 @@ pytestmark = pytest.mark.xdist_group("grading_pipeline")
 ATTACKS = ["wrong", "patched_numpy", "patched_torch", "patched_course_utils", "patched_builtins",
            "always_equal", "swallowed_errors", "forged_results", "partial_patched_numpy"]
 
+SANDBOX_MEMORY_GIB = 1.5       # small, so memory_spread's 3 x 700 MB exceed it
+CANARY = "instructor-secret-4b1d"   # in the grader's environment: no sandbox may read it
+SOCKETS = ["host.sock", "/tmp/course-test-host.sock", "/run/course-test-host.sock"]
+
+
+class HostSockets:
+    """Pathname Unix sockets of the grading host; counts who got through."""
+
+    def __init__(self, paths):
+        self.accepted, self.servers = [], []
+        for path in paths:
+            server = socket.socket(socket.AF_UNIX)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            server.bind(str(path))
+            server.listen()
+            server.settimeout(0.2)
+            self.servers.append((server, path))
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.running = True
+        self.thread.start()
+
+    def _accept(self):
+        while self.running:
+            for server, path in self.servers:
+                with contextlib.suppress(OSError):
+                    server.accept()
+                    self.accepted.append(str(path))
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        for server, path in self.servers:
+            server.close()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading") / "course"
     ScratchCourse.create(root)
+    # What a course folder holds mid-term: an export, a collected zip (snoop_course).
+    (root / "grades.csv").write_text("student,score\nclassmate,3\n")
+    (root / "submissions.zip").write_bytes(b"PK")
     inbox = root.parent / "inbox"
     for student, (case, _) in CASES.items():
         folder = inbox / student / A
@@ -36,10 +80,22 @@ def graded(tmp_path_factory):
     (inbox / RENAMED / A).mkdir(parents=True)
     nbformat.write(answered(), inbox / RENAMED / A / "my_work (1).ipynb")
     assert course(["collect", A, str(inbox), "--course", str(root)]) == 0
-    assert course(["autograde", A, "--course", str(root), "--jobs", "2",
-                   "--cell-timeout", "15", "--notebook-limit", "45"]) == 0
+    sockets = HostSockets([root.parent / SOCKETS[0], *SOCKETS[1:]])
+    os.environ["COURSE_TEST_CANARY"] = CANARY
+    try:
+        assert course(["autograde", A, "--course", str(root), "--jobs", "2", "--cell-timeout", "30",
+                       "--notebook-limit", "120", "--memory", str(SANDBOX_MEMORY_GIB)]) == 0
+    finally:
+        del os.environ["COURSE_TEST_CANARY"]
+        sockets.close()
+    (root / "sockets_accepted.json").write_text(json.dumps(sockets.accepted))
     assert course(["feedback", A, "--course", str(root)]) == 0
     return root
+
+
+def outputs(root, student) -> str:
+    executed = nbformat.read(root / "autograded" / student / A / NB, as_version=4)
+    return json.dumps([c.get("outputs", []) for c in executed.cells])
 
 
 def record(root, student):
@@ -75,6 +131,8 @@ def test_gradebook_matches_records(graded):
     ("moved_test_cell", "instructor's order is restored"), ("sys_exit", "raised SystemExit"),
     ("system_exit", "raised SystemExit"), ("keyboard_interrupt", "raised KeyboardInterrupt"),
     ("memory_bomb", "raised MemoryError"), ("snoop", "raised"),
+    ("all_metadata_stripped", "answer cell 'confusion_matrix' recovered by position"),
+    ("too_many_cells", "cells, more than 5000"), ("ansi_forger", "raised Exception"),
 ])
 def test_record_says_what_happened(graded, student, said):
     assert said in events(graded, student)
@@ -95,9 +153,10 @@ def test_os_exit_keeps_earlier_points(graded):
 
 def test_sandbox_defences_recorded(graded):
     defences = record(graded, "correct")["notebooks"][0]["defences"]
-    assert defences["fresh_directory"] and defences["notebook_time_limit"]
+    assert defences["notebook_time_limit"] and defences["limits"]
     if os.geteuid() == 0:
-        assert defences["unprivileged_user"]
+        assert defences["isolation"] == "bubblewrap as root" and defences["unique_user"]
+        assert defences["cgroup"] and defences["private_tmp"] and defences["course_invisible"]
 
 
 @pytest.mark.parametrize("student", ATTACKS)
@@ -162,7 +221,9 @@ def test_export_and_summary(graded, tmp_path):
     target = tmp_path / "grades.csv"
     assert course(["export", A, "--course", str(graded), "--csv", str(target)]) == 0
     rows = {r["student"]: r for r in csv.DictReader(target.open())}
-    assert float(rows["correct"]["score"]) == 3 and float(rows["blank"]["score"]) == 0
+    assert float(rows["correct"]["auto_score"]) == 3 and float(rows["blank"]["auto_score"]) == 0
+    # notebook 00's written answer (2 points) is left blank: 0, so the totals are known
+    assert (rows["correct"]["total_score"], rows["correct"]["total_max"]) == ("3", "5")
     png = tmp_path / "summary.png"
     assert course(["summary", A, "--course", str(graded), "--png", str(png)]) == 0
     assert png.stat().st_size > 1000
@@ -185,3 +246,57 @@ def test_the_same_attacks_forge_a_pass_when_judged_in_the_kernel(student, monkey
         cell.source = hidden.get(cell.id, cell.source)
     NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3").execute()
     assert not [c.id for c in nb.cells if c.id in hidden and output_errors(c)]
+
+
+# The sandbox (issue 16): each attack fails, and the classmates graded beside it
+# (test_expected_score) are unaffected.
+def test_symlinks_made_in_the_sandbox_reach_nothing_of_the_host(graded):
+    config = graded / "nbgrader_config.py"
+    assert config.stat().st_uid == os.geteuid()
+    assert "import" not in config.read_text().split("get_config()")[-1].split("\n", 1)[0]
+    assert record(graded, "symlink_swap")["score"] == 0
+    assert "no result reached the grader" in json.dumps(record(graded, "result_is_directory"))
+
+
+def test_no_classmate_is_visible(graded):
+    assert "classmates found: 0" in outputs(graded, "classmate_tamper")
+
+
+def test_course_folder_is_invisible(graded):
+    assert "visible course files: 0 []" in outputs(graded, "snoop_course")
+
+
+def test_no_grader_environment_is_readable(graded):
+    text = outputs(graded, "proc_environ")
+    assert "/proc/" in text and CANARY not in text
+
+
+def test_host_unix_sockets_are_unreachable(graded):
+    assert json.loads((graded / "sockets_accepted.json").read_text()) == []
+    assert "connected" not in outputs(graded, "unix_sockets")
+
+
+def test_processes_are_limited_per_sandbox(graded):
+    text = outputs(graded, "thread_hog")
+    assert "stopped at" in text     # its own limit stopped it; classmates scored (above)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroups need root")
+def test_memory_is_limited_for_the_whole_sandbox(graded):
+    notebook = record(graded, "memory_spread")["notebooks"][0]
+    assert notebook["defences"]["cgroup"], "no cgroup: memory is limited per process only"
+    assert notebook["defences"]["peak_memory_mib"] <= SANDBOX_MEMORY_GIB * 1024 + 1
+    assert "memory limit" in " ".join(notebook["events"])
+
+
+def test_disk_is_limited_for_the_whole_sandbox(graded):
+    from course_utils.instructor.grading.sandbox import Limits
+    written = int(outputs(graded, "disk_fill").split("wrote ")[1].split(" bytes")[0])
+    assert 0 < written <= Limits().disk + Limits().shm
+
+
+def test_the_parent_stays_small(graded):
+    """stderr_flood wrote 768 MiB to the kernel's stderr; the parent read it
+    through a bounded tail (it held 2.4 GiB when it buffered everything)."""
+    import resource
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1536 * 1024   # KiB

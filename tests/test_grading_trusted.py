@@ -66,20 +66,26 @@ def test_exchange_is_plain_data():
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_full_marks_and_blank_zero_in_the_sandbox(tmp_path, assignment):
+    """Three realistic submissions per notebook, two sandboxes at a time: the
+    trusted parent judges one (notebook 02's accuracy judge: large matmuls)
+    while it starts the next, which deadlocked with fork-based spawning."""
     pytest.importorskip("nbclient")
     root = tmp_path / "course"
     ScratchCourse.create(root)
     inbox = tmp_path / "inbox"
-    for student, folder in (("solution", REPO / "solutions"), ("blank", REPO / RELEASE)):
+    for student, folder in (("solution", REPO / "solutions"), ("classmate", REPO / "solutions"),
+                            ("blank", REPO / RELEASE)):
         (inbox / student / assignment).mkdir(parents=True)
         for notebook in notebooks_of(REPO, folder.name, assignment):
             (inbox / student / assignment / notebook.name).write_bytes(notebook.read_bytes())
     assert course(["collect", assignment, str(inbox), "--course", str(root)]) == 0
     assert course(["autograde", assignment, "--course", str(root), "--jobs", "2"]) == 0
-    scores = {s: ScratchCourse(root).scores(assignment, s) for s in ("solution", "blank")}
+    scores = {s: ScratchCourse(root).scores(assignment, s) for s in ("solution", "classmate", "blank")}
     for name, score in scores["solution"].items():
-        assert score.auto_max > 0 and score.auto_score == score.auto_max, \
-            f"{name}: the solution lost {score.failed_tests} in the sandbox"
+        for student in ("solution", "classmate"):
+            score = scores[student][name]
+            assert score.auto_max > 0 and score.auto_score == score.auto_max, \
+                f"{name}: the solution ({student}) lost {score.failed_tests} in the sandbox"
         assert scores["blank"][name].auto_score == 0
 
 

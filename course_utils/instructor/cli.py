@@ -25,11 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if build(overwrite=args.overwrite, only=args.assignments or None) else 1
     from .grading import commands as grading_commands  # noqa: PLC0415 (keep `course build` light)
 
-    return getattr(grading_commands, args.command)(args)
+    return getattr(grading_commands, args.command.replace("-", "_"))(args)
 
 
 def _grading_commands(commands) -> None:
-    """release, collect, autograde, feedback, export, summary: see docs/grading.md."""
+    """release, collect, autograde, feedback, export, summary, grade-written: see docs/grading.md."""
     def add(name: str, help_text: str):
         cmd = commands.add_parser(name, help=help_text)
         cmd.add_argument("assignment")
@@ -50,11 +50,22 @@ def _grading_commands(commands) -> None:
     autograde.add_argument("--cell-timeout", type=float, default=300)
     autograde.add_argument("--notebook-limit", type=float, default=1800,
                            help="seconds for a whole notebook")
+    autograde.add_argument("--memory", type=float, default=4,
+                           help="GiB of memory for a whole sandbox (cgroup; tmpfs included)")
+    autograde.add_argument("--inputs-secret", help="the inputs secret of an earlier run "
+                           "(in its grading-record.json), to regrade it identically")
     add("feedback", "write feedback/<student>/<assignment>/*.html")
     export = add("export", "write the assignment's grades as CSV")
     export.add_argument("--csv", type=Path, default=Path("grades.csv"))
     summary = add("summary", "per-exercise score distribution: a table and a PNG plot")
     summary.add_argument("--png", type=Path, default=None)
+    written = add("grade-written", "enter the instructor's grade of written answers into the "
+                                   "gradebook: one (--student, --cell, --points) or a --csv of many")
+    written.add_argument("--student")
+    written.add_argument("--cell", help="the written answer's grade_id, e.g. derivation_fused")
+    written.add_argument("--points", type=float)
+    written.add_argument("--comment", help="shown to the student on the feedback page")
+    written.add_argument("--csv", type=Path, help="columns student, grade_id, points, comment")
 
 
 if __name__ == "__main__":

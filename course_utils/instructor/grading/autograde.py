@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,7 @@ from .prepare import find_submitted_file, prepare
 from .sandbox import Limits, run_sandboxed
 from .score import CellScore, score
 from .template import Template, is_test, load_templates
-from .verdicts import result_files
+from .verdicts import inputs_files, result_files
 
 
 @dataclass
@@ -52,6 +53,7 @@ class NotebookResult:
 class StudentResult:
     student: str
     notebooks: list[NotebookResult]
+    inputs_secret: str = ""
 
     @property
     def score(self) -> float:
@@ -63,12 +65,13 @@ class StudentResult:
 
     def record(self) -> dict:
         return {"student": self.student, "score": self.score, "max_score": self.max_score,
+                "inputs_secret": self.inputs_secret,
                 "notebooks": [{k: v for k, v in asdict(n).items() if k != "executed"}
                               for n in self.notebooks]}
 
 
 def grade_notebook(folder: Path, template: Template, n_templates: int,
-                   course_root: Path, limits: Limits) -> NotebookResult:
+                   limits: Limits) -> NotebookResult:
     start = time.perf_counter()
     path, events = find_submitted_file(folder, template, n_templates)
     prepared = prepare(path, template)
@@ -77,7 +80,7 @@ def grade_notebook(folder: Path, template: Template, n_templates: int,
         events.append(f"not graded: {prepared.failure}; score 0")
         return NotebookResult(template.name, score(None, template, 0), events, prepared.failure)
     checks = [c for cell in template.hidden.values() for c in cell.checks]
-    result = run_sandboxed(prepared.notebook, course_root, limits,
+    result = run_sandboxed(prepared.notebook, limits,
                            files_in=template.exchange, files_out=result_files(checks))
     status = result.status
     events += [str(e) for e in status.get("events", [])][:50]
@@ -114,7 +117,7 @@ def ungraded_errors(executed) -> list[str]:
 def grade_student(course_root: Path, assignment: str, student: str, templates: list[Template],
                   limits: Limits) -> StudentResult:
     folder = course_root / "submitted" / student / assignment
-    return StudentResult(student, [grade_notebook(folder, t, len(templates), course_root, limits)
+    return StudentResult(student, [grade_notebook(folder, t, len(templates), limits)
                                    for t in templates])
 
 
@@ -126,12 +129,20 @@ def students_of(course_root: Path, assignment: str) -> list[str]:
 
 def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
               students: list[str] | None = None, limits: Limits | None = None,
-              log=print) -> tuple[list[StudentResult], Path]:
+              inputs_secret: str | None = None, log=print) -> tuple[list[dict], Path]:
     """Grade ``students`` (default: all submitted) of ``assignment``; returns the
-    results sorted by student and the path of the run's log."""
+    records sorted by student and the path of the run's log.
+
+    The checks' inputs are drawn with a secret made for this run (recorded in
+    every record as ``inputs_secret``; pass it again to regrade identically):
+    results copied out of one run are worth nothing in another."""
     course_root = course_root.resolve()
     limits = limits or Limits()
+    inputs_secret = inputs_secret or secrets.token_hex(16)
     templates = load_templates(course_root, assignment)
+    for template in templates:
+        template.exchange = inputs_files([c for cell in template.hidden.values() for c in cell.checks],
+                                         inputs_secret)
     gradebook.register_assignment(course_root, templates)
     names = students or students_of(course_root, assignment)
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -150,6 +161,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
                 result = StudentResult(student, [NotebookResult(
                     t.name, score(None, t, 0), [f"grader error: {type(error).__name__}: {error}"],
                     "grader error") for t in templates])
+            result.inputs_secret = inputs_secret
             save(course_root, assignment, result)
             log_file.write(json.dumps(result.record()) + "\n")
             log_file.flush()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ..course import RELEASE, SOLUTIONS, ScratchCourse, notebooks_of
 from .autograde import autograde as run_autograde
+from .gradebook import GradingError, WrittenScore, enter_written_scores, gradebook_grades
+from .safe_text import printable
 from .sandbox import Limits
 
 
@@ -32,22 +34,27 @@ def collect(args) -> int:
 
 
 def autograde(args) -> int:
+    limits = Limits(args.cell_timeout, args.notebook_limit, memory=int(args.memory * 2**30))
     results, log_path = run_autograde(args.course, args.assignment, jobs=args.jobs,
-                                      students=args.student,
-                                      limits=Limits(args.cell_timeout, args.notebook_limit))
+                                      students=args.student, limits=limits,
+                                      inputs_secret=args.inputs_secret,
+                                      log=lambda line: print(printable(line)))
     print(f"\n{'student':<24} {'score':>9} {'manual':>7}  what happened")
     for record in results:
         manual = sum(c["max_score"] for n in record["notebooks"] for c in n["scores"]
                      if c["manual"] and c["answered"])
         events = [e for n in record["notebooks"] for e in n["events"]]
-        note = "; ".join(events)[:100] or "ok"
-        print(f"{record['student']:<24} {record['score']:>4g} / {record['max_score']:<3g}"
+        # From submissions: printable() so no \r or escape sequence rewrites the table.
+        note = printable("; ".join(events), 100) or "ok"
+        print(f"{printable(record['student'], 60):<24} {record['score']:>4g} / {record['max_score']:<3g}"
               f"{manual:>5g} pt  {note}")
     if results:
         defences = results[0]["notebooks"][0].get("defences") or {}
-        active = [k for k, v in defences.items() if v and k != "rlimits"]
-        print(f"\nsandbox defences: {', '.join(active) or 'none'}; "
-              f"limits: {', '.join(defences.get('rlimits', []))}")
+        parts = [f"{', '.join(defences.get('namespaces') or ['no'])} namespaces"]
+        parts += ["unique user"] if defences.get("unique_user") else []
+        parts += [f"cgroup {defences['cgroup']}"] if defences.get("cgroup") else []
+        print(f"\nsandbox: {defences.get('isolation', 'none')} ({', '.join(parts)}); "
+              f"limits: {', '.join(defences.get('limits', []))} (docs/grading.md)")
     print(f"log: {log_path}\nrecords: {args.course / 'autograded'}/<student>/{args.assignment}/"
           "grading-record.json; gradebook: gradebook.db")
     return 0
@@ -77,3 +84,59 @@ def summary(args) -> int:
     print(run_summary(args.course, args.assignment, png))
     print(f"plot: {png}")
     return 0
+
+
+def grade_written(args) -> int:
+    """Enter the instructor's grades of written answers (one, or a CSV of many)."""
+    one = (args.student, args.cell, args.points)
+    if (args.csv is None and None in one) or (args.csv is not None and one != (None,) * 3):
+        print("REFUSED: give either --csv FILE, or --student, --cell and --points")
+        return 2
+    try:
+        entries = written_scores_csv(args.csv) if args.csv else \
+            [WrittenScore(args.student, args.cell, args.points, args.comment)]
+        done = enter_written_scores(args.course, args.assignment, entries)
+    except GradingError as error:
+        print(printable(f"REFUSED: {error}", keep="\n"))
+        return 1
+    except OSError as error:
+        print(printable(f"REFUSED: cannot read {error.filename}: {error.strerror}"))
+        return 1
+    print(printable("\n".join(done), keep="\n"))
+    waiting = sorted(f"{s}: {g}" for s, row in gradebook_grades(args.course, args.assignment).items()
+                     for g, r in row.items() if r.manual and r.score is None)
+    print(f"still waiting for a grade: {len(waiting)} written answers ({printable(', '.join(waiting), 200)})"
+          if waiting else f"every written answer of {args.assignment} is graded")
+    return 0
+
+
+WRITTEN_COLUMNS = ("student", "grade_id", "points", "comment")
+
+
+def written_scores_csv(path: Path) -> list[WrittenScore]:
+    """The rows of a scores CSV (columns student, grade_id, points, comment;
+    an empty comment leaves any earlier one as it is)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in WRITTEN_COLUMNS[:3] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise GradingError(f"{path}: no column {', '.join(missing)} "
+                               f"(expected: {', '.join(WRITTEN_COLUMNS)})")
+        entries, problems = [], []
+        for row in reader:
+            where = f"{path.name} line {reader.line_num}: "
+            try:
+                points = float(row["points"])
+            except (TypeError, ValueError):
+                problems.append(f"{where}points {row['points']!r} is not a number")
+                continue
+            text = {k: (row.get(k) or "").strip() for k in WRITTEN_COLUMNS}
+            entries.append(WrittenScore(text["student"], text["grade_id"], points,
+                                        text["comment"] or None, where))
+    if problems:
+        raise GradingError("\n".join(problems) + "\nnothing was written")
+    if not entries:
+        raise GradingError(f"{path}: no rows")
+    return entries

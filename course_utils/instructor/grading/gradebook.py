@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -50,22 +51,138 @@ def record_scores(course_root: Path, assignment: str, student: str,
                 grade = gradebook.find_grade(cell.grade_id, notebook, assignment, student)
                 if cell.manual:
                     # As nbgrader: an untouched answer is 0, a written one waits for a person.
+                    # A regrade keeps the instructor's score (and so needs no new grade).
                     grade.auto_score = None if cell.answered else 0.0
-                    grade.needs_manual_grade = cell.answered
+                    grade.needs_manual_grade = cell.answered and grade.manual_score is None
                 else:
                     grade.auto_score = cell.score
                     grade.needs_manual_grade = False
         gradebook.db.commit()
 
 
-def gradebook_scores(course_root: Path, assignment: str) -> dict[str, dict[str, tuple[float, float]]]:
-    """{student: {grade_id: (score, max)}} for every submission of ``assignment``;
-    manual scores count once an instructor has given them."""
-    table: dict[str, dict[str, tuple[float, float]]] = {}
+@dataclass(frozen=True)
+class GradeRow:
+    score: float | None     # None: a written answer waiting for the instructor's grade
+    max_score: float
+    manual: bool            # a written answer (graded by hand), not an autograded test
+
+
+def gradebook_grades(course_root: Path, assignment: str) -> dict[str, dict[str, GradeRow]]:
+    """{student: {grade_id: GradeRow}} for every submission of ``assignment``.
+    A grade's score is nbgrader's: the instructor's where given, else the
+    autograder's (0 for an untouched written answer)."""
+    table: dict[str, dict[str, GradeRow]] = {}
     with Gradebook(db_url(course_root)) as gradebook:
         for submission in gradebook.assignment_submissions(assignment):
             row = table.setdefault(submission.student.id, {})
             for notebook in submission.notebooks:
+                answers = {cell.name for cell in notebook.notebook.solution_cells}
                 for grade in notebook.grades:
-                    row[grade.name] = (float(grade.score or 0), float(grade.max_score or 0))
+                    manual = grade.name in answers
+                    waiting = manual and grade.manual_score is None and grade.auto_score is None
+                    row[grade.name] = GradeRow(None if waiting else float(grade.score or 0),
+                                               float(grade.max_score or 0), manual)
+    return table
+
+
+# ---- the manual-grading step: written answers ---------------------------------------------
+
+class GradingError(ValueError):
+    """A manual grade the gradebook cannot take; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class WrittenScore:
+    """One manual grade to enter: ``points`` for ``student``'s answer ``grade_id``."""
+    student: str
+    grade_id: str
+    points: float
+    comment: str | None = None      # None: leave any earlier comment as it is
+    where: str = ""                 # where it was read, for messages ("scores.csv line 3: ")
+
+
+@dataclass(frozen=True)
+class WrittenGrade:
+    score: float | None             # the instructor's score; None: not graded yet
+    comment: str | None
+
+
+def enter_written_scores(course_root: Path, assignment: str,
+                         entries: list[WrittenScore]) -> list[str]:
+    """Write each entry's score (Grade.manual_score) and comment
+    (Comment.manual_comment), as formgrader does. All or nothing: if any entry
+    names an unknown student or cell, or points outside [0, max], nothing is
+    written and GradingError lists every problem. Returns one line per entry."""
+    if not (course_root / "gradebook.db").is_file():
+        raise GradingError(f"no gradebook in {course_root}: run `course autograde {assignment}` first")
+    with Gradebook(db_url(course_root)) as gradebook:
+        answers = _written_answers(gradebook, assignment)
+        problems = []
+        for entry in entries:
+            problem = _problem(gradebook, assignment, answers, entry)
+            if problem:
+                problems.append(entry.where + problem)
+        if problems:
+            raise GradingError("\n".join(problems) + "\nnothing was written")
+        done = []
+        for entry in entries:
+            notebook, top = answers[entry.grade_id]
+            grade = gradebook.find_grade(entry.grade_id, notebook, assignment, entry.student)
+            grade.manual_score = float(entry.points)
+            grade.needs_manual_grade = False
+            if entry.comment is not None:
+                gradebook.find_comment(entry.grade_id, notebook, assignment,
+                                       entry.student).manual_comment = entry.comment
+            done.append(f"{entry.student} {entry.grade_id}: {entry.points:g} / {top:g}")
+        gradebook.db.commit()
+    return done
+
+
+def _written_answers(gradebook: Gradebook, assignment: str) -> dict[str, tuple[str, float]]:
+    """{grade_id: (notebook, max points)} of the assignment's written answers."""
+    try:
+        notebooks = gradebook.find_assignment(assignment).notebooks
+    except MissingEntry:
+        raise GradingError(f"assignment {assignment} is not in the gradebook: "
+                           f"run `course autograde {assignment}` first") from None
+    return {cell.name: (nb.name, float(cell.max_score)) for nb in notebooks
+            for cell in nb.grade_cells if cell.name in {s.name for s in nb.solution_cells}}
+
+
+def _problem(gradebook: Gradebook, assignment: str, answers: dict[str, tuple[str, float]],
+             entry: WrittenScore) -> str | None:
+    """Why ``entry`` cannot be entered, or None."""
+    try:
+        gradebook.find_submission(assignment, entry.student)
+    except MissingEntry:
+        known = sorted(s.student.id for s in gradebook.assignment_submissions(assignment))
+        return f"no submission of {assignment} by {entry.student!r} (graded: {_few(known)})"
+    if entry.grade_id not in answers:
+        return (f"{entry.grade_id!r} is not a written answer of {assignment} "
+                f"(they are: {_few(sorted(answers))})")
+    top = answers[entry.grade_id][1]
+    if not 0 <= entry.points <= top:    # also refuses nan
+        return f"{entry.grade_id}: {entry.points:g} points is outside [0, {top:g}]"
+    return None
+
+
+def _few(names: list[str], shown: int = 8) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more if names else "none"
+
+
+def written_grades(course_root: Path, assignment: str) -> dict[str, dict[str, dict[str, WrittenGrade]]]:
+    """{student: {notebook: {grade_id: WrittenGrade}}}: what the instructor has
+    entered for each written answer (empty if there is no gradebook yet)."""
+    if not (course_root / "gradebook.db").is_file():
+        return {}
+    table: dict[str, dict[str, dict[str, WrittenGrade]]] = {}
+    with Gradebook(db_url(course_root)) as gradebook:
+        for submission in gradebook.assignment_submissions(assignment):
+            for notebook in submission.notebooks:
+                comments = {c.name: c.manual_comment for c in notebook.comments}
+                answers = {cell.name for cell in notebook.notebook.solution_cells}
+                table.setdefault(submission.student.id, {})[notebook.name] = {
+                    g.name: WrittenGrade(g.manual_score, comments.get(g.name))
+                    for g in notebook.grades if g.name in answers}
     return table

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,8 @@ import nbformat
 from .template import Template, is_solution, nbgrader_meta
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
+MAX_CELLS = 5000        # the course's notebooks have < 200; bounds the parent's work
+MAX_ID_EVENTS = 10
 VALID_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -55,23 +59,62 @@ def parse(path: Path) -> tuple[nbformat.NotebookNode | None, str | None, list[st
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         raw = json.loads(text)
-        notebook = nbformat.reads(text, as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
+    except json.JSONDecodeError as error:
+        return None, f"the notebook file is not valid JSON ({type(error).__name__}: {str(error)[:200]})", []
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if isinstance(cells, list) and len(cells) > MAX_CELLS:   # before nbformat's slower validation
+        return None, f"the notebook has {len(cells)} cells, more than {MAX_CELLS}", []
+    events = _duplicate_ids(raw)
+    try:
+        notebook = _read_quietly(text, raw)
+    except nbformat.reader.NotJSONError as error:
         return None, f"the notebook file is not valid JSON ({type(error).__name__}: {str(error)[:200]})", []
     except Exception as error:  # any other unreadable format
         return None, f"the notebook file could not be read ({type(error).__name__}: {str(error)[:200]})", []
     if not isinstance(notebook.get("cells"), list):
         return None, "the notebook has no list of cells", []
-    return notebook, None, _duplicate_ids(raw)
+    return notebook, None, events
+
+
+def _read_quietly(text: str, raw) -> nbformat.NotebookNode:
+    """``nbformat.reads(text, as_version=4)`` without its messages: it warns per
+    repeated cell id and logs an invalid notebook's contents, student text on
+    the instructor's terminal (and once per cell: 5000 lines). Repeated ids
+    are renamed here first; an invalid notebook is graded as far as it goes,
+    as nbformat.reads does."""
+    if _rename_repeated_ids(raw):
+        text = json.dumps(raw)
+    notebook = nbformat.convert(nbformat.reader.reads(text), 4)
+    try:
+        nbformat.validate(notebook)
+    except nbformat.ValidationError:
+        pass
+    return notebook
+
+
+def _rename_repeated_ids(raw) -> bool:
+    """Later copies of a repeated cell id get a new one (as nbformat would);
+    True if any did."""
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    seen: set[str] = set()
+    renamed = False
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and cell.get("id"):
+            if str(cell["id"]) in seen:
+                cell["id"], renamed = uuid.uuid4().hex[:8], True
+            seen.add(str(cell["id"]))
+    return renamed
 
 
 def _duplicate_ids(raw) -> list[str]:
     """nbformat silently renames repeated cell ids while reading; say so."""
     cells = raw.get("cells") if isinstance(raw, dict) else None
-    ids = [str(c.get("id")) for c in cells or [] if isinstance(c, dict) and c.get("id")]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    return [f"cell id {i[:40]!r} was used by {ids.count(i)} cells; later copies got new ids"
-            for i in repeated]
+    counts = Counter(str(c.get("id")) for c in cells or [] if isinstance(c, dict) and c.get("id"))
+    repeated = sorted((i, n) for i, n in counts.items() if n > 1)
+    more = [f"... and {len(repeated) - MAX_ID_EVENTS} more repeated cell ids"] \
+        if len(repeated) > MAX_ID_EVENTS else []
+    return [f"cell id {i[:40]!r} was used by {n} cells; later copies got new ids"
+            for i, n in repeated[:MAX_ID_EVENTS]] + more
 
 
 def prepare(path: Path | None, template: Template) -> Prepared:
@@ -85,7 +128,7 @@ def prepare(path: Path | None, template: Template) -> Prepared:
     return prepared
 
 
-def _identify(cell, template: Template, by_id: dict[str, int], by_source: dict[str, int]) -> int | None:
+def _identify(cell, by_id: dict[str, int], by_source: dict[str, int]) -> int | None:
     """Which template cell a submitted cell is, or None for a cell the student added.
 
     A grade_id names a cell; a cell whose nbgrader metadata was stripped is
@@ -108,20 +151,56 @@ def _text(source) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
-    events: list[str] = []
+def _match(submitted: nbformat.NotebookNode, template: Template, events: list[str]) -> list[list]:
+    """[position, cell, template index or None] for each well-formed submitted cell."""
     by_id = template.by_grade_id()
-    by_source = {c.source: i for i, c in enumerate(template.cells) if not is_solution(c)}
-    chosen: dict[int, object] = {}            # template index -> the student's answer cell
-    seen: set[int] = set()
-    extras: dict[int, list] = {}              # anchor template index (-1: start) -> added cells
-    order: list[int] = []
-    anchor = -1
+    # A stripped cell is recognised by its source as the instructor wrote it or as
+    # released (a hidden test cell was released without its hidden tests).
+    by_source = {text: i for i, c in enumerate(template.cells) if not is_solution(c)
+                 for text in (template.released[i], c.source) if text.strip()}
+    matched = []
     for position, cell in enumerate(submitted.cells):
         if not isinstance(cell, dict) or "cell_type" not in cell:
             events.append(f"cell {position}: malformed cell ignored")
             continue
-        index = _identify(cell, template, by_id, by_source)
+        matched.append([position, cell, _identify(cell, by_id, by_source)])
+    return matched
+
+
+def _recover_by_position(matched: list[list], template: Template, events: list[str]) -> None:
+    """Answer cells an editor stripped of their nbgrader metadata, found where
+    the release had them: between the same two recognised cells, the first
+    unrecognised cell of the answer's type (code or markdown). Only answer
+    cells are recovered so; every other cell still comes from the template."""
+    slot_of: dict[int, int] = {}              # template index -> slot of its first copy
+    for slot, (_, _, index) in enumerate(matched):
+        if index is not None:
+            slot_of.setdefault(index, slot)
+    missing = [i for i, c in enumerate(template.cells) if is_solution(c) and i not in slot_of]
+    for index in missing:       # in the template's order, so each looks after the one before
+        low = max((slot_of[j] for j in range(index) if j in slot_of), default=-1)
+        high = min((slot_of[j] for j in range(index + 1, len(template.cells)) if j in slot_of),
+                   default=len(matched))
+        kind = template.cells[index].cell_type
+        slot = next((s for s in range(low + 1, high) if matched[s][2] is None
+                     and matched[s][1].get("cell_type") == kind), None)
+        if slot is not None:
+            matched[slot][2], slot_of[index] = index, slot
+            events.append(f"answer cell {nbgrader_meta(template.cells[index])['grade_id']!r} "
+                          "recovered by position (its nbgrader metadata was missing)")
+
+
+def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
+    events: list[str] = []
+    matched = _match(submitted, template, events)
+    _recover_by_position(matched, template, events)
+    chosen: dict[int, object] = {}            # template index -> the student's answer cell
+    seen: set[int] = set()
+    extras: dict[int, list] = {}              # anchor template index (-1: start) -> added cells
+    order: list[int] = []
+    stripped: list[str] = []                  # read-only cells found by source alone
+    anchor = -1
+    for position, cell, index in matched:
         if index is None:
             extras.setdefault(anchor, []).append(_as_added(cell, position, events))
             continue
@@ -135,11 +214,8 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
         anchor = index
         if is_solution(template.cells[index]):
             chosen[index] = cell
-            if not nbgrader_meta(cell).get("grade_id"):
-                events.append(f"answer cell {grade_id!r} had lost its nbgrader metadata; restored")
         elif not nbgrader_meta(cell):
-            events.append(f"read-only cell {grade_id!r} had lost its nbgrader metadata; "
-                          "restored from the instructor's version")
+            stripped.append(grade_id)
         elif _text(cell.get("source", "")) not in (template.cells[index].source,
                                                    template.released[index]) \
                 or _flags(cell) != _flags(template.cells[index]):
@@ -147,6 +223,7 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
                 "cell (not an answer cell)"
             events.append(f"{kind} {grade_id!r} had been changed (source or metadata); "
                           "graded with the instructor's version")
+    events += _stripped_events(stripped)
     if order != sorted(order):
         events.append("cells had been moved; the instructor's order is restored")
     cells = [*extras.get(-1, [])]
@@ -168,17 +245,27 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
     return Prepared(notebook, events)
 
 
+def _stripped_events(grade_ids: list[str]) -> list[str]:
+    """One line, however many cells an editor stripped."""
+    if len(grade_ids) == 1:
+        return [f"read-only cell {grade_ids[0]!r} had lost its nbgrader metadata; "
+                "restored from the instructor's version"]
+    if not grade_ids:
+        return []
+    names = ", ".join(repr(g) for g in grade_ids[:5]) + (", ..." if len(grade_ids) > 5 else "")
+    return [f"{len(grade_ids)} read-only cells had lost their nbgrader metadata ({names}); "
+            "restored from the instructor's version"]
+
+
 def _as_added(cell, position: int, events: list[str]):
     """A cell the student added: kept (it may define helpers), never graded."""
     kind = cell.get("cell_type")
-    source = _text(cell.get("source", ""))
+    kind = kind if kind in ("code", "markdown") else "raw"
+    # Built directly: nbformat's new_*_cell validates each cell (1 ms, 5 s for 5000 cells).
+    new = nbformat.from_dict({"cell_type": kind, "id": str(cell.get("id") or f"added-{position}"),
+                              "metadata": {}, "source": _text(cell.get("source", ""))})
     if kind == "code":
-        new = nbformat.v4.new_code_cell(source)
-    elif kind == "markdown":
-        new = nbformat.v4.new_markdown_cell(source)
-    else:
-        new = nbformat.v4.new_raw_cell(source)
-    new["id"] = str(cell.get("id") or f"added-{position}")
+        new.update(outputs=[], execution_count=None)
     if nbgrader_meta(cell):
         events.append(f"cell {position} claimed to be graded cell "
                       f"{nbgrader_meta(cell).get('grade_id')!r}, which the assignment does not have; "

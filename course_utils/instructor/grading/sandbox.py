@@ -1,93 +1,86 @@
-"""Run one prepared notebook in a sandboxed child process.
+"""Run one prepared notebook in a sandbox of its own.
 
-Defences, each detected at run time and recorded in ``Defences``:
-- a fresh temporary directory holding only the notebook to run;
-- ``unshare``: no network, own PID namespace (everything the submission
-  starts dies with it, other kernels are invisible) and own mount namespace
-  in which the course's gradebook, solutions/ and other students' work are
-  covered by empty mounts (so even absolute paths find nothing);
-- ``setpriv``: when the grader is root, the child runs as an unprivileged
-  user (nobody) with no supplementary groups and no_new_privs;
-- rlimits (set in ``preexec_fn``): address space, file size, processes (only
-  for the dedicated uid: RLIMIT_NPROC counts all processes of a uid), no core;
-- a wall-clock limit for the whole notebook (the child stops cleanly; the
-  parent kills the process group a little later if it did not).
+As root, with Debian's ``bubblewrap`` (``bwrap``), each submission gets:
+- its own user: a uid from a reserved range, held by a lock for the
+  sandbox's lifetime, so no two sandboxes share a uid (files, signals,
+  /proc, the per-uid process limit);
+- an empty root file system with only what the kernel needs, read-only:
+  /usr (and its /bin, /lib links), a few /etc files, the Python
+  installation, the virtual environment and the ``course_utils`` package.
+  Nothing of the course (gradebook, solutions, submissions, autograded
+  notebooks, exports, the repository's tests) and no socket of the host;
+- its own working directory, /tmp, /var/tmp and /dev/shm, each a tmpfs with
+  a size limit (together the sandbox's disk), all gone when it ends;
+- its own PID, IPC, network (loopback only), UTS and cgroup namespaces;
+  everything it starts dies with it (``--die-with-parent``, PID namespace);
+- a control group limiting memory (tmpfs included) and processes for the
+  whole sandbox (cgroup.py), and rlimits per process (address space, file
+  size, processes of its uid, no core);
+- a wall-clock limit for the whole notebook.
+
+Data crosses only through pipes (frames.py): the parent never writes, reads,
+chowns or follows a path inside the sandbox. Not root but unprivileged user
+namespaces allowed: the same file system and namespaces, the instructor's
+uid inside, no cgroup. Neither: a plain child process in a fresh temporary
+directory (recorded; see docs/grading.md).
 """
 from __future__ import annotations
 
+import collections
+import fcntl
 import functools
 import json
 import os
-import resource
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from ..course import REPO, SOLUTIONS
+import course_utils
 
-SANDBOX_UID = SANDBOX_GID = 65534          # nobody / nogroup
-ADDRESS_SPACE = 4 * 2**30
-FILE_SIZE = 50 * 2**20
-PROCESSES = 1024                           # per uid, shared by all parallel sandboxes
-KILL_GRACE = 30                            # s after the notebook limit before SIGKILL
-MAX_FILE_BACK = 64 * 2**20 + 1             # a probe's result larger than this is refused
+from .cgroup import Cgroup
+from .frames import FrameError, pack, unpack
 
-# Mount namespace setup, run as root inside `unshare` before dropping privileges.
-# The new network namespace has only a loopback device, brought up here.
-# Arguments: HOME STASH EXPOSE... -- HIDE... -- COMMAND...
-# The grader's home (root's, often 0700, holding its credentials and maybe the
-# Python installation) is covered by an empty tmpfs, and only the Python
-# installation found under it (EXPOSE) is mounted back. Each secret directory
-# (HIDE) gets an empty read-only tmpfs, each secret file /dev/null.
-HIDE_SCRIPT = r"""
-ip link set lo up || exit 97        # the kernel talks to its client over loopback
-mount --make-rprivate / || exit 97
-home="$1"; stash="$2"; shift 2; exposed=""; n=0
-while [ "$1" != "--" ]; do
-  mkdir -p "$stash/$n" && mount --rbind "$1" "$stash/$n" || exit 97
-  exposed="$exposed $1"; n=$((n+1)); shift
-done
-shift
-if [ -n "$home" ]; then
-  mount -t tmpfs -o mode=0711,size=64k none "$home" || exit 97
-  n=0
-  for path in $exposed; do
-    mkdir -p "$path" && mount --move "$stash/$n" "$path" || exit 97; n=$((n+1))
-  done
-fi
-while [ "$1" != "--" ]; do
-  if [ -d "$1" ]; then mount -t tmpfs -o ro,size=4k none "$1" || exit 97
-  elif [ -e "$1" ]; then mount --bind -o ro /dev/null "$1" || exit 97
-  fi
-  shift
-done
-shift
-exec "$@"
-"""
-UNSHARE = ["unshare", "--net", "--pid", "--fork", "--mount", "--mount-proc", "--kill-child"]
+UID_BASE, UID_SLOTS = 1_900_000_000, 4096     # no real account lives here
+ADDRESS_SPACE = 4 * 2**30                      # per process
+FILE_SIZE = 100 * 2**20
+KILL_GRACE = 30                                # s after the notebook limit before SIGKILL
+MAX_RESULTS = 256 * 2**20                      # what the parent reads from the child's stdout
+STDERR_TAIL = 64 * 2**10
+WORKDIR = "/grading"                           # the sandbox's directory, HOME and cwd
+ETC = ["passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+       "localtime", "alternatives", "fonts", "mime.types", "hosts"]
+# Writes the launcher's pid into the sandbox's cgroup, then execs the rest:
+# everything the sandbox starts is counted from its first instruction.
+ATTACH = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 96; shift; done; shift; exec "$@"'
 
 
 @dataclass
 class Limits:
     cell_timeout: float = 300
     notebook_limit: float = 1800
+    memory: int = 4 * 2**30        # whole sandbox (cgroup), tmpfs included
+    processes: int = 1024          # whole sandbox (cgroup pids.max and RLIMIT_NPROC of its uid)
+    disk: int = 512 * 2**20        # working directory 1/2, /tmp 3/8, /var/tmp 1/8
+    shm: int = 64 * 2**20          # /dev/shm
 
 
 @dataclass
 class Defences:
-    fresh_directory: bool = True
-    unprivileged_user: bool = False
-    no_network: bool = False
-    pid_namespace: bool = False
-    hidden_course_paths: bool = False
-    rlimits: list[str] = field(default_factory=list)
+    isolation: str = "none"        # "bubblewrap as root", "bubblewrap in a user namespace", "none"
+    unique_user: bool = False
+    private_tmp: bool = False
+    namespaces: list[str] = field(default_factory=list)
+    course_invisible: bool = False
+    cgroup: str = ""               # "v1" / "v2" / "" (limits per process only)
+    limits: list[str] = field(default_factory=list)
+    peak_memory_mib: float | None = None
     notebook_time_limit: bool = True
 
     def summary(self) -> str:
@@ -106,54 +99,91 @@ class SandboxResult:
 
 
 @functools.lru_cache(maxsize=None)
-def available() -> tuple[bool, bool]:
-    """(can drop to the sandbox uid, can use namespaces), tried once."""
-    is_root = os.geteuid() == 0
-    setpriv = is_root and shutil.which("setpriv") is not None
-    namespaces = is_root and shutil.which("unshare") is not None and subprocess.run(
-        [*UNSHARE, "--", "sh", "-c", HIDE_SCRIPT, "sh", "", "/nonexistent", "--", "--", "true"],
-        capture_output=True).returncode == 0
-    return setpriv, namespaces
+def isolation() -> str:
+    """Which sandbox this machine allows, tried once."""
+    if shutil.which("bwrap") is None:
+        return "none"
+    as_root = os.geteuid() == 0 and shutil.which("setpriv") and shutil.which("prlimit")
+    mode = "root" if as_root else "user"
+    probe = [*bwrap_args(mode, Limits(), uid=UID_BASE), "--", "/bin/true"]
+    if mode == "root":
+        probe[-1:] = ["setpriv", f"--reuid={UID_BASE}", f"--regid={UID_BASE}", "--clear-groups", "/bin/true"]
+    ok = subprocess.run(probe, capture_output=True, stdin=subprocess.DEVNULL).returncode == 0
+    return mode if ok else "none"
 
 
-def secret_paths(course_root: Path) -> list[Path]:
-    """What a submission must never read: gradebook, sources, everyone's work."""
-    roots = {course_root.resolve(), REPO}
-    names = ["gradebook.db", SOLUTIONS, "source", "submitted", "autograded", "feedback",
-             "grading_logs", "release", ".git"]
-    return sorted(r / n for r in roots for n in names if (r / n).exists())
+def python_paths() -> list[str]:
+    """What the kernel needs of Python: the installation, the environment, the package."""
+    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, str(Path(course_utils.__file__).parent)}
+    paths |= {str(Path(sys.executable).resolve().parent.parent)}
+    return sorted(str(Path(p).resolve()) for p in paths)
 
 
-def home_cover() -> tuple[str, list[str]]:
-    """The grader's home to cover, and the Python installations under it to keep."""
-    home = Path(os.path.expanduser("~")).resolve()
-    if home == Path("/") or not home.is_dir():
-        return "", []
-    keep = {Path(p).resolve() for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
-    keep |= {Path(sys.executable).resolve().parent.parent}
-    keep.add(REPO)  # course_utils itself (an editable install); its secrets are covered apart
-    inside = sorted(str(p) for p in keep if home in p.parents)
-    if any(" " in p or "\n" in p for p in inside):   # the script splits on spaces
-        return "", []
-    return str(home), inside
+def bwrap_args(mode: str, limits: Limits, uid: int) -> list[str]:
+    args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+    if mode == "user":
+        args += ["--unshare-user"]
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # The sandbox's disk: tmpfs only, each with its share of limits.disk, mounted
+    # before the Python paths (which may lie under /tmp, as a CI clone may).
+    for path, share in ((WORKDIR, 4), ("/tmp", 3), ("/var/tmp", 1)):
+        args += ["--perms", "1777", "--size", str(limits.disk * share // 8), "--tmpfs", path]
+    args += ["--perms", "1777", "--size", str(limits.shm), "--tmpfs", "/dev/shm"]
+    mounted = {WORKDIR, "/tmp", "/var/tmp", "/var"}
+    for path in python_paths():
+        for parent in reversed(Path(path).parents[:-1]):   # else bwrap makes them 0700
+            if str(parent) not in mounted:
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", path, path]
+    args += ["--chdir", WORKDIR]
+    if mode == "root":
+        args += ["--cap-add", "CAP_SETUID,CAP_SETGID"]    # for setpriv only; dropped with the uid
+    return args
 
 
-def _set_limits(nproc: bool) -> None:
-    # Runs in the child between fork and exec: only async-signal-safe work.
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE, FILE_SIZE))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if nproc:
-        resource.setrlimit(resource.RLIMIT_NPROC, (PROCESSES, PROCESSES))
+class UidLease:
+    """A sandbox uid nobody else holds: one lock file per uid, in a directory
+    only root can enter, locked for the sandbox's lifetime (several grader
+    processes may run at once)."""
+
+    folder = Path(tempfile.gettempdir()) / "course-grader-uids"
+
+    def __enter__(self) -> int:
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        start = int.from_bytes(os.urandom(2), "little") % UID_SLOTS
+        for step in range(UID_SLOTS):
+            slot = (start + step) % UID_SLOTS
+            fd = os.open(self.folder / str(slot), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.fd = fd
+            return UID_BASE + slot
+        raise RuntimeError(f"all {UID_SLOTS} sandbox uids are in use")
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
 
 
-def child_env(workdir: Path) -> dict[str, str]:
+def child_env(home: str, tmp: str = "/tmp") -> dict[str, str]:
     """A small, explicit environment: nothing of the instructor's leaks in."""
-    home = str(workdir)
     return {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": home, "JUPYTER_RUNTIME_DIR": home, "JUPYTER_DATA_DIR": home,
         "IPYTHONDIR": home + "/.ipython", "MPLCONFIGDIR": home + "/.mpl", "MPLBACKEND": "Agg",
+        "TMPDIR": tmp,
+        "PYTHONPATH": str(Path(course_utils.__file__).parent.parent),   # the grader's own copy
         "COURSE_PROFILE": "grading", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",   # same submission -> same run
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -161,103 +191,151 @@ def child_env(workdir: Path) -> dict[str, str]:
     }
 
 
-def run_sandboxed(notebook, course_root: Path, limits: Limits, files_in: dict[str, bytes] | None = None,
+def rlimits(limits: Limits, nproc: bool) -> list[str]:
+    args = [f"--as={ADDRESS_SPACE}", f"--fsize={FILE_SIZE}", "--core=0"]
+    return args + ([f"--nproc={limits.processes}"] if nproc else [])
+
+
+def run_sandboxed(notebook, limits: Limits, files_in: dict[str, bytes] | None = None,
                   files_out: list[str] | None = None) -> SandboxResult:
-    """Execute ``notebook`` in the sandbox. ``files_in`` (relative path -> bytes) are
-    written into its directory first; ``files_out`` are read back afterwards."""
-    can_drop, namespaces = available()
-    defences = Defences(unprivileged_user=can_drop, no_network=namespaces,
-                        pid_namespace=namespaces, hidden_course_paths=namespaces,
-                        rlimits=["address space 4 GiB", "file size 50 MB", "no core"]
-                        + (["processes 1024 (sandbox uid)"] if can_drop else []))
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        os.chmod(tmp, 0o711)   # others may pass through, not list
-        workdir = Path(tmp) / "run"
-        workdir.mkdir(mode=0o700)
-        nb_in, nb_out = workdir / "submission.ipynb", workdir / "executed.ipynb"
-        nbformat.write(notebook, nb_in)
-        written = [workdir, nb_in, *_write_files(workdir, files_in or {})]
-        if can_drop:
-            for path in written:
-                os.chown(path, SANDBOX_UID, SANDBOX_GID)
-        command = [sys.executable, "-m", "course_utils.instructor.grading.sandbox_exec",
-                   str(nb_in), str(nb_out), "--cell-timeout", str(limits.cell_timeout),
-                   "--notebook-limit", str(limits.notebook_limit)]
-        if can_drop:
-            command = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
-                       "--clear-groups", "--no-new-privs", *command]
-        if namespaces:
-            home, keep = home_cover()
-            stash = Path(tmp) / "stash"
-            stash.mkdir(mode=0o700)
-            command = [*UNSHARE, "--", "sh", "-c", HIDE_SCRIPT, "sh", home, str(stash), *keep, "--",
-                       *map(str, secret_paths(course_root)), "--", *command]
-        process = subprocess.Popen(command, cwd=workdir, env=child_env(workdir),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, start_new_session=True,
-                                   preexec_fn=functools.partial(_set_limits, can_drop))
-        killed = False
+    """Execute ``notebook`` in a sandbox. ``files_in`` (``verdict/...`` -> bytes)
+    are written into its directory by the child itself; ``files_out`` are the
+    files it sends back if the kernel left them."""
+    mode = isolation()
+    request = pack({"options.json": json.dumps({
+        "cell_timeout": limits.cell_timeout, "notebook_limit": limits.notebook_limit,
+        "files_out": files_out or []}).encode(),
+        "notebook.ipynb": nbformat.writes(notebook).encode(), **(files_in or {})})
+    child = [sys.executable, "-m", "course_utils.instructor.grading.sandbox_exec"]
+    if mode == "none":
+        with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+            env = child_env(tmp, tmp)
+            return _run(["prlimit", *rlimits(limits, False), "--", *child] if shutil.which("prlimit")
+                        else child, tmp, env, request, limits, Defences(limits=_described(limits, None)))
+    with UidLease() as uid:
+        group = Cgroup.create(f"sandbox-{uid}", limits.memory, limits.processes) if mode == "root" else None
+        defences = Defences(
+            isolation={"root": "bubblewrap as root", "user": "bubblewrap in a user namespace"}[mode],
+            unique_user=mode == "root", private_tmp=True, course_invisible=True,
+            namespaces=["pid", "ipc", "net", "uts", "mount"] + (["user"] if mode == "user" else []),
+            cgroup=f"v{group.version}" if group else "", limits=_described(limits, group))
+        command = [*bwrap_args(mode, limits, uid), "--"]
+        if mode == "root":
+            command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                        "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+            command = ["prlimit", *rlimits(limits, True), "--", *command]
+            if group:
+                command = ["sh", "-c", ATTACH, "sh", *group.procs_files, "--", *command]
         try:
-            _, stderr = process.communicate(timeout=limits.notebook_limit + KILL_GRACE)
-        except subprocess.TimeoutExpired:
-            killed = True
+            result = _run(command + child, "/", child_env(WORKDIR), request, limits, defences)
+        finally:
+            peak, oom = (group.peak_memory(), group.oom_kills()) if group else (None, 0)
+            if group:
+                group.remove()
+        defences.peak_memory_mib = None if peak is None else round(peak / 2**20, 1)
+        if oom:
+            result.status["events"].append(f"the sandbox's memory limit ({limits.memory / 2**30:g} "
+                                           f"GiB) killed {oom} of its processes")
+        return result
+
+
+def _described(limits: Limits, group: Cgroup | None) -> list[str]:
+    whole = "whole sandbox" if group else "per process only"
+    return [f"memory {limits.memory / 2**30:g} GiB ({whole})" if group else
+            f"address space {ADDRESS_SPACE / 2**30:g} GiB (per process only)",
+            f"processes {limits.processes} ({whole})" if group else "processes: no limit",
+            f"disk {limits.disk / 2**20:g} MiB + /dev/shm {limits.shm / 2**20:g} MiB",
+            f"file size {FILE_SIZE / 2**20:g} MiB", "no core"]
+
+
+def spawn(command: list[str], cwd: str, env: dict) -> subprocess.Popen:
+    """Start the child with pipes, in its own session. No ``preexec_fn``: with
+    one, Python must fork(), and OpenBLAS's fork handler stalls while a judge's
+    matmul runs in another thread (``--jobs 2`` deadlocked); without, Python
+    uses vfork/posix_spawn, which run no fork handlers. Limits are set by
+    ``prlimit`` and the cgroup by the launcher instead."""
+    return subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def _run(command: list[str], cwd: str, env: dict, request: bytes, limits: Limits,
+         defences: Defences) -> SandboxResult:
+    process = spawn(command, cwd, env)
+    out, err = bytearray(), collections.deque()
+    threads = [threading.Thread(target=_feed, args=(process.stdin, request), daemon=True),
+               threading.Thread(target=_read_bounded, args=(process.stdout, out), daemon=True),
+               threading.Thread(target=_read_tail, args=(process.stderr, err), daemon=True)]
+    for thread in threads:
+        thread.start()
+    killed = False
+    try:
+        process.wait(timeout=limits.notebook_limit + KILL_GRACE)
+    except subprocess.TimeoutExpired:
+        killed = True
+    finally:                  # also on Ctrl-C in the parent: nothing outlives it
+        if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-            _, stderr = process.communicate()
-        notebook_out, status = _read_results(nb_out)
-        if killed:
-            status["reason"] = (f"killed after {limits.notebook_limit + KILL_GRACE:g} s "
-                                "(whole-notebook limit); nothing it ran counts")
-        tail = stderr.decode("utf-8", "replace")[-2000:]
-        back = {name: data for name in files_out or []
-                if (data := _read_file(workdir / name, MAX_FILE_BACK)) is not None}
-        return SandboxResult(notebook_out, status, defences, process.returncode, killed, tail, back)
+            process.wait()
+    for thread in threads:
+        thread.join(timeout=10)
+    notebook, status, files = _results(bytes(out))
+    if killed:
+        status["reason"] = (f"killed after {limits.notebook_limit + KILL_GRACE:g} s "
+                            "(whole-notebook limit); nothing it ran counts")
+    tail = b"".join(err).decode("utf-8", "replace")[-2000:]
+    return SandboxResult(notebook, status, defences, process.returncode, killed, tail, files)
 
 
-def _write_files(workdir: Path, files: dict[str, bytes]) -> list[Path]:
-    """Write the inputs files; return every path created (to hand to the sandbox user)."""
-    created = []
-    for name, data in files.items():
-        path = workdir / name
-        for folder in reversed(path.relative_to(workdir).parents[:-1]):
-            if not (workdir / folder).exists():
-                (workdir / folder).mkdir()
-                created.append(workdir / folder)
-        path.write_bytes(data)
-        created.append(path)
-    return created
-
-
-def _read_results(nb_out: Path) -> tuple[nbformat.NotebookNode | None, dict]:
-    """Read what the sandbox wrote, refusing links (it controls the directory)."""
+def _feed(pipe, data: bytes) -> None:
     try:
-        text = _read_regular(nb_out)
-        notebook = nbformat.reads(text, as_version=4)
-    except Exception as error:
-        return None, {"stopped_at": 0, "events": [],
-                      "reason": f"the sandbox produced no executed notebook ({type(error).__name__})"}
+        pipe.write(data)
+    except (BrokenPipeError, OSError):
+        pass                  # the child died early: its status says why
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
+
+
+def _read_bounded(pipe, out: bytearray) -> None:
+    """At most MAX_RESULTS bytes are kept; the rest is drained and dropped."""
+    while chunk := pipe.read(2**16):
+        if len(out) <= MAX_RESULTS:
+            out += chunk[:MAX_RESULTS + 1 - len(out)]
+
+
+def _read_tail(pipe, tail: collections.deque) -> None:
+    """Only the last STDERR_TAIL bytes of the child's stderr are kept."""
+    size = 0
+    while chunk := pipe.read(2**16):
+        tail.append(chunk)
+        size += len(chunk)
+        while size - len(tail[0]) >= STDERR_TAIL:
+            size -= len(tail.popleft())
+
+
+def _results(data: bytes) -> tuple[nbformat.NotebookNode | None, dict, dict[str, bytes]]:
+    """What the child sent: executed notebook, status, probe files (untrusted)."""
+    failed = {"stopped_at": 0, "events": []}
+    if len(data) > MAX_RESULTS:
+        return None, failed | {"reason": f"the sandbox sent more than {MAX_RESULTS} bytes"}, {}
     try:
-        status = json.loads(_read_regular(Path(str(nb_out) + ".status.json")))
+        items = unpack(data)
+        notebook = nbformat.reads(items.pop("executed.ipynb").decode("utf-8", "replace"), as_version=4)
+    except (FrameError, KeyError, ValueError, TypeError, UnicodeError) as error:
+        return None, failed | {"reason": "the sandbox produced no executed notebook "
+                               f"({type(error).__name__})"}, {}
+    except Exception as error:          # nbformat's own errors
+        return None, failed | {"reason": f"the executed notebook is unreadable ({type(error).__name__})"}, {}
+    try:
+        status = json.loads(items.pop("status.json", b"{}"))
         status = status if isinstance(status, dict) else {}
-    except Exception:
+    except ValueError:
         status = {}
     status.setdefault("events", [])
     status.setdefault("stopped_at", None)
-    return notebook, status
-
-
-def _read_regular(path: Path) -> str:
-    data = _read_file(path, 60 * 2**20)
-    if data is None:
-        raise OSError(f"{path.name} is missing or not a regular file")
-    return data.decode("utf-8", "replace")
-
-
-def _read_file(path: Path, limit: int) -> bytes | None:
-    """At most ``limit`` bytes of a regular file; None for anything else (the
-    sandbox controls its directory: links are refused)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        return f.read(limit) if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
+    if not isinstance(status["events"], list):
+        status["events"] = []
+    return notebook, status, items

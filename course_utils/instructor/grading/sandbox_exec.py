@@ -1,17 +1,22 @@
-"""The sandboxed child: ``python -m course_utils.instructor.grading.sandbox_exec IN OUT``.
+"""The sandboxed child: ``python -m course_utils.instructor.grading.sandbox_exec``.
 
-Runs as the unprivileged sandbox user in a directory holding only IN. It
-reads IN, deletes it (the kernel need not find the hidden tests on disk),
-executes it cell by cell with nbclient under a per-cell and a whole-notebook
-time limit, and writes the executed notebook to OUT and what happened to
-OUT + ".status.json". Nothing here is trusted by the parent beyond
-"these are the outputs": the parent scores them itself.
+Runs as the sandbox's own user in its own directory (the working directory).
+Reads from stdin (frames.py) the notebook to run, the checks' inputs files
+and the names of the files to send back; writes the inputs files; executes
+the notebook cell by cell with nbclient under a per-cell and a whole-notebook
+time limit; and writes to its stdout the executed notebook, what happened
+(status) and the requested files that exist. The kernel never sees that
+stdout: it is moved to a private descriptor before the kernel starts, and
+this process is made non-dumpable so the kernel (same user) cannot open it
+through /proc. Nothing here is trusted by the parent beyond "these are the
+outputs": the parent judges and scores them itself.
 """
 from __future__ import annotations
 
-import argparse
+import ctypes
 import json
 import os
+import stat
 import sys
 import time
 
@@ -19,16 +24,22 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from ...verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
+from .frames import pack, unpack
 from .limits import limit_outputs
 
+MAX_INPUT = 512 * 2**20
+MAX_FILE_BACK = 64 * 2**20 + 1        # a probe's result larger than this is not sent
+PR_SET_DUMPABLE = 4
 
-def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str) -> dict:
+
+def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: dict) -> dict:
     status = {"stopped_at": None, "reason": None, "events": []}
     deadline = time.monotonic() + notebook_limit
     client = NotebookClient(notebook, timeout=int(cell_timeout), kernel_name="python3",
                             allow_errors=True, interrupt_on_timeout=True,
                             record_timing=False, resources={"metadata": {"path": cwd}})
-    with client.setup_kernel(env=dict(os.environ)):
+    with client.setup_kernel(env=env):
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
@@ -55,26 +66,66 @@ def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str) -> di
     return status
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("input")
-    parser.add_argument("output")
-    parser.add_argument("--cell-timeout", type=float, default=300)
-    parser.add_argument("--notebook-limit", type=float, default=1800)
-    args = parser.parse_args(argv)
-    notebook = nbformat.read(args.input, as_version=4)
-    os.unlink(args.input)
-    cwd = os.path.dirname(os.path.abspath(args.output))
+def read_back(path: str) -> bytes | None:
+    """A regular file the kernel left, at most MAX_FILE_BACK bytes; None for a
+    link, a directory, a fifo or nothing."""
     try:
-        status = run(notebook, cell_timeout=args.cell_timeout,
-                     notebook_limit=args.notebook_limit, cwd=cwd)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(MAX_FILE_BACK)
+
+
+def write_inputs(files: dict[str, bytes]) -> None:
+    os.makedirs(EXCHANGE_DIR, exist_ok=True)
+    for name, data in files.items():
+        if os.path.dirname(name) != EXCHANGE_DIR:
+            raise ValueError(f"inputs file {name!r} outside {EXCHANGE_DIR}/")
+        with open(name, "wb") as f:
+            f.write(data)
+
+
+def hide_results_channel() -> int:
+    """Keep stdout for the results; the kernel's fd 1 becomes /dev/null."""
+    channel = os.dup(1)                   # not inheritable: the kernel does not get it
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(1, "w", closefd=False)
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    return channel
+
+
+def main() -> int:
+    request = unpack(sys.stdin.buffer.read(MAX_INPUT))
+    options = json.loads(request.pop("options.json"))
+    notebook = nbformat.reads(request.pop("notebook.ipynb").decode(), as_version=4)
+    write_inputs(request)
+    channel = hide_results_channel()
+    cwd = os.getcwd()
+    env = dict(os.environ, **{VERDICT_DIR_ENV: os.path.join(cwd, EXCHANGE_DIR)})
+    try:
+        status = run(notebook, cell_timeout=options["cell_timeout"],
+                     notebook_limit=options["notebook_limit"], cwd=cwd, env=env)
     except Exception as error:  # the kernel could not start, or nbclient broke
         status = {"stopped_at": 0, "reason": f"execution failed: {type(error).__name__}: "
                   f"{str(error)[:500]}", "events": []}
     status["truncated_outputs"] = limit_outputs(notebook)
-    nbformat.write(notebook, args.output)
-    with open(args.output + ".status.json", "w") as f:
-        json.dump(status, f)
+    results = {"executed.ipynb": nbformat.writes(notebook).encode(),
+               "status.json": json.dumps(status).encode()}
+    for name in options["files_out"]:
+        data = read_back(os.path.join(cwd, name))
+        if data is not None:
+            results[name] = data
+    with os.fdopen(channel, "wb") as out:
+        out.write(pack(results))
     return 0
 
 

@@ -17,7 +17,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, ComputeChec
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..course import SOLUTIONS
-from .verdicts import CellChecks, check_no_shadowing, inputs_files, read_checks
+from .verdicts import CellChecks, bound_names, check_no_shadowing, inputs_files, read_checks
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 REDACT_MIN_CHARS = 20   # hidden-test lines at least this long are redacted from feedback
@@ -96,8 +96,9 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
         hidden = {line.strip() for text in hidden_cells.values()
                   for block in HIDDEN_BLOCK.findall(text)
                   for line in block.splitlines() if len(line.strip()) >= REDACT_MIN_CHARS}
-        check_no_shadowing(hidden_cells, [c.source for c in source.cells
-                                          if is_solution(c) and c.cell_type == "code"])
+        answers = [c.source for c in source.cells if is_solution(c) and c.cell_type == "code"]
+        check_no_shadowing(hidden_cells, answers)
+        student_names = {name for answer in answers for name in bound_names(answer, defs_only=True)}
         resources: dict = {}
         notebook, resources = ClearSolutions(**stubs).preprocess(source, resources)
         notebook, resources = ComputeChecksums().preprocess(notebook, resources)
@@ -106,7 +107,8 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
                 cell.outputs, cell.execution_count = [], None
         released, _ = ClearHiddenTests().preprocess(copy.deepcopy(notebook), {})
         shared: dict = {"__name__": f"hidden_tests_of_{path.stem}"}   # hidden cells run in order
-        checks = {grade_id: read_checks(text, grade_id, shared) for grade_id, text in hidden_cells.items()}
+        checks = {grade_id: read_checks(text, grade_id, shared, student_names)
+                  for grade_id, text in hidden_cells.items()}
         exchange = {k: v for cell in checks.values() for k, v in inputs_files(cell.checks).items()}
         templates.append(Template(assignment, path.stem, notebook, hidden,
                                   [cell.source for cell in released.cells], checks, exchange))

@@ -4,22 +4,28 @@ student's kernel.
 
 For each hidden test cell the instructor wrote, ``read_checks`` executes the
 cell here with ``hidden_check`` collecting instead of running, and writes the
-cell the sandbox runs instead: the cell's imports, its probe functions and one
-``run_probe`` call per check. The judges and any reference code in the cell
-never enter the student's kernel.
+cell the sandbox runs instead: one function holding the cell's imports, its
+probe functions and one ``run_probe`` call per check, called once and deleted.
+The judges and any reference code in the cell never enter the student's kernel.
 """
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import linecache
+import re
+import symtable
 import textwrap
 from dataclasses import dataclass
 
 from ... import verdict
 from ...verdict import Check, decode, encoded_inputs, exchange_path
+from .safe_text import UNSAFE
 
-MAX_MESSAGE = 600
+MAX_MESSAGE = 600           # the instructor's judge's own message (trusted)
+MAX_RAISED = 160            # what the student's code raised (untrusted): first line only
+EXCEPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 
 
 @dataclass
@@ -32,10 +38,12 @@ class HiddenCheckError(ValueError):
     """A hidden test cell that cannot be graded in the trusted way."""
 
 
-def read_checks(source: str, label: str, namespace: dict) -> CellChecks:
+def read_checks(source: str, label: str, namespace: dict,
+                student_names: set[str] | None = None) -> CellChecks:
     """The checks a hidden test cell declares (run here, collecting only).
     ``namespace`` is shared by a notebook's hidden cells, in order, so a cell
-    may reuse what an earlier hidden cell defined, as it can in the kernel."""
+    may reuse what an earlier hidden cell defined, as it can in the kernel.
+    ``student_names``: what the answer cells define (see ``kernel_source``)."""
     filename = f"<hidden-test {label}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     collected: list[Check] = []
@@ -53,12 +61,52 @@ def read_checks(source: str, label: str, namespace: dict) -> CellChecks:
     names = [c.name for c in collected]
     if len(set(names)) != len(names):
         raise HiddenCheckError(f"hidden test cell {label!r} repeats a check name: {names}")
-    return CellChecks(collected, kernel_source(source, collected, namespace, label))
+    return CellChecks(collected, kernel_source(source, collected, namespace, label, student_names))
 
 
-def kernel_source(source: str, checks: list[Check], namespace: dict, label: str) -> str:
-    imports = [ast.get_source_segment(source, node) for node in ast.parse(source).body
-               if isinstance(node, (ast.Import, ast.ImportFrom))]
+def kernel_source(source: str, checks: list[Check], namespace: dict, label: str,
+                  student_names: set[str] | None = None) -> str:
+    """What the sandbox runs in place of the cell: one function holding the
+    cell's imports, its probes and a ``run_probe`` per check, called once and
+    deleted. Imports and probes are its locals, which the probes see by
+    closure, so the cell neither rebinds a student's name (a helper called
+    ``partial``) nor relies on one (``np = None``); the probes find the
+    student's functions as globals. Given ``student_names``, a probe that uses
+    any other global name (neither imported in the cell nor a builtin) is
+    refused: in the kernel it would be whatever the student made of it."""
+    probes = cell_probes(checks, namespace, label)
+    wrapper = "_hidden_" + re.sub(r"\W", "_", label)
+    body = ["from course_utils.verdict import run_probe", *cell_imports(source), "",
+            *(textwrap.dedent(inspect.getsource(p)) for p in probes.values()),
+            *(f"run_probe({c.name!r}, {c.probe.__name__})" for c in checks)]
+    code = "\n".join(["# Hidden tests run when your notebook is graded; the grader judges the results.",
+                      f"def {wrapper}():", textwrap.indent("\n".join(body), "    "), "",
+                      "try:", f"    {wrapper}()", "finally:", f"    del {wrapper}", ""])
+    try:
+        used = probe_globals(code, wrapper)
+    except SyntaxError as error:   # e.g. `from x import *`, which a function cannot hold
+        raise HiddenCheckError(f"hidden test cell {label!r}: its imports and probes cannot run "
+                               f"inside a function ({error.msg})") from error
+    if student_names is not None:
+        allowed = set(dir(builtins)) | set(student_names)
+        for probe, names in used.items():
+            unknown = sorted(names - allowed)
+            if unknown:
+                raise HiddenCheckError(
+                    f"hidden test cell {label!r}: the probe {probe} uses {', '.join(unknown)}, which "
+                    "the cell does not import, is not a builtin and no answer cell defines; import "
+                    "it in the cell (a probe sees only the cell's imports, builtins and the "
+                    "student's names)")
+    return code
+
+
+def cell_imports(source: str) -> list[str]:
+    return [ast.get_source_segment(source, node) for node in ast.parse(source).body
+            if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+
+def cell_probes(checks: list[Check], namespace: dict, label: str) -> dict[str, object]:
+    """The checks' probe functions by name, each once."""
     probes: dict[str, object] = {}
     for check in checks:
         probe = check.probe
@@ -68,11 +116,23 @@ def kernel_source(source: str, checks: list[Check], namespace: dict, label: str)
                                    "function defined with def at the top level of the cell")
         if probes.setdefault(name, probe) is not probe:
             raise HiddenCheckError(f"{label!r} defines two different probes named {name!r}")
-    lines = ["# Hidden tests run when your notebook is graded; the grader judges the results.",
-             "from course_utils.verdict import run_probe", *imports, ""]
-    lines += [textwrap.dedent(inspect.getsource(p)) for p in probes.values()]
-    lines += [f"run_probe({c.name!r}, {c.probe.__name__})" for c in checks]
-    return "\n".join(lines) + "\n"
+    return probes
+
+
+def probe_globals(code: str, wrapper: str) -> dict[str, set[str]]:
+    """The global names each function defined in ``wrapper`` (a probe) uses,
+    counting the functions, lambdas and comprehensions inside it."""
+    top = symtable.symtable(code, "<hidden test>", "exec")
+    (function,) = [t for t in top.get_children() if t.get_name() == wrapper]
+    return {probe.get_name(): set(_global_names(probe)) for probe in function.get_children()}
+
+
+def _global_names(table: symtable.SymbolTable):
+    for symbol in table.get_symbols():
+        if symbol.is_global() and symbol.is_referenced():
+            yield symbol.get_name()
+    for child in table.get_children():
+        yield from _global_names(child)
 
 
 def bound_names(source: str, defs_only: bool = False) -> set[str]:
@@ -97,8 +157,10 @@ def bound_names(source: str, defs_only: bool = False) -> set[str]:
 
 
 def check_no_shadowing(hidden_sources: dict[str, str], answer_sources: list[str]) -> None:
-    """A hidden cell must not rebind a name the student defines: in the kernel
-    it would replace the student's function for every later cell and check."""
+    """A hidden cell must not rebind a name the student defines: run whole in
+    the kernel (a notebook run, plain nbgrader) it would replace the student's
+    function for every later cell and check. (``course autograde`` runs it
+    inside a function, see ``kernel_source``.)"""
     answers = {name for source in answer_sources for name in bound_names(source, defs_only=True)}
     for label, source in hidden_sources.items():
         clash = bound_names(source) & answers
@@ -107,9 +169,9 @@ def check_no_shadowing(hidden_sources: dict[str, str], answer_sources: list[str]
                                    "the student defines; import or name them differently")
 
 
-def inputs_files(checks: list[Check]) -> dict[str, bytes]:
+def inputs_files(checks: list[Check], secret: str = "") -> dict[str, bytes]:
     """What the sandbox gets: one encoded inputs file per check."""
-    return {exchange_path(c.name, "in"): encoded_inputs(c) for c in checks}
+    return {exchange_path(c.name, "in"): encoded_inputs(c, secret) for c in checks}
 
 
 def result_files(checks: list[Check]) -> list[str]:
@@ -126,7 +188,7 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
     error = None if error is None else error[:2000].decode("utf-8", "replace")
     if output is None:
         if error:
-            return f"check {check.name}: your code raised {error[:MAX_MESSAGE]}"
+            return f"check {check.name}: your code raised {raised(error)}"
         return (f"check {check.name}: no result reached the grader (the cell did not run "
                 "to the end)")
     if len(output) > verdict.MAX_BYTES:
@@ -140,3 +202,18 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
     except Exception as error:   # the judge's message is the feedback
         return f"check {check.name}: {(str(error) or type(error).__name__)[:MAX_MESSAGE]}"
     return None
+
+
+def raised(error: str) -> str:
+    """What the student's code raised, as the feedback shows it: the exception's
+    name and the first line of its message, short and without control
+    characters. The message is the student's (it can carry any file the
+    kernel could read), so no more of it is copied."""
+    name, _, message = error.partition(": ")
+    if not EXCEPTION_NAME.match(name):
+        name, message = "an error", error
+    lines = message.strip().splitlines()
+    first = UNSAFE.sub("", lines[0] if lines else "").strip()
+    if len(first) > MAX_RAISED:
+        first = first[:MAX_RAISED - 3] + "..."
+    return f"{name}: {first}" if first else name

@@ -1,0 +1,132 @@
+"""One control group per sandbox: memory and process limits for the whole
+sandbox (every process it starts, and the tmpfs pages it writes), not per
+process as rlimits are.
+
+cgroup v2 where the memory and pids controllers can be enabled below the
+grader's own group, else cgroup v1's memory and pids hierarchies. Needs root
+(or a delegated subtree); ``Cgroup.create`` returns None where neither works
+and the record then says the limits are per process only.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+
+
+def _own_path(controller: str) -> str:
+    """This process's group in ``controller``'s hierarchy ("" for v2)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        if names.split(",") == [controller] or (controller == "" and names == ""):
+            return path.lstrip("/")
+    raise LookupError(controller)
+
+
+def _write(path: Path, value: str) -> None:
+    path.write_text(value)
+
+
+@dataclass
+class Cgroup:
+    version: int
+    folders: list[Path]        # one (v2) or the memory and pids groups (v1)
+
+    @classmethod
+    def create(cls, name: str, memory: int, processes: int) -> Cgroup | None:
+        for make in (cls._v2, cls._v1):
+            try:
+                return make(name, memory, processes)
+            except (OSError, LookupError, ValueError):
+                continue
+        return None
+
+    @classmethod
+    def _v2(cls, name: str, memory: int, processes: int) -> Cgroup:
+        if not (ROOT / "cgroup.controllers").exists():
+            raise OSError("no cgroup v2 at /sys/fs/cgroup")
+        parent = ROOT / _own_path("") / "course-grader"
+        parent.mkdir(exist_ok=True)
+        _write(parent.parent / "cgroup.subtree_control", "+memory +pids")
+        _write(parent / "cgroup.subtree_control", "+memory +pids")
+        folder = parent / name
+        folder.mkdir()
+        group = cls(2, [folder])
+        try:
+            _write(folder / "memory.max", str(memory))
+            _write(folder / "memory.swap.max", "0")
+            _write(folder / "pids.max", str(processes))
+        except OSError:
+            group.remove()
+            raise
+        return group
+
+    @classmethod
+    def _v1(cls, name: str, memory: int, processes: int) -> Cgroup:
+        memory_dir = ROOT / "memory" / _own_path("memory") / f"course-grader-{name}"
+        pids_dir = ROOT / "pids" / _own_path("pids") / f"course-grader-{name}"
+        memory_dir.mkdir()
+        group = cls(1, [memory_dir])
+        try:
+            pids_dir.mkdir()
+            group.folders.append(pids_dir)
+            _write(memory_dir / "memory.limit_in_bytes", str(memory))
+            if (memory_dir / "memory.memsw.limit_in_bytes").exists():   # no escape into swap
+                _write(memory_dir / "memory.memsw.limit_in_bytes", str(memory))
+            _write(pids_dir / "pids.max", str(processes))
+        except OSError:
+            group.remove()
+            raise
+        return group
+
+    @property
+    def procs_files(self) -> list[str]:
+        """Where the launcher writes its pid (before it execs the sandbox)."""
+        return [str(folder / "cgroup.procs") for folder in self.folders]
+
+    def peak_memory(self) -> int | None:
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.folders[0] / name).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def oom_kills(self) -> int:
+        """How many processes the memory limit killed."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            fields = dict(line.split() for line in (self.folders[0] / name).read_text().splitlines())
+            return int(fields.get("oom_kill", 0))
+        except (OSError, ValueError):
+            return 0
+
+    def kill_all(self) -> None:
+        """SIGKILL whatever is still in the group (the PID namespace normally
+        took everything with it already)."""
+        for _ in range(50):
+            pids = [int(p) for f in self.procs_files if Path(f).exists()
+                    for p in Path(f).read_text().split()]
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for folder in self.folders:
+            for _ in range(20):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:      # busy: processes still exiting
+                    time.sleep(0.05)
