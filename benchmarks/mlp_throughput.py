@@ -7,8 +7,18 @@ reported. Also: the fraction of the machine's float32 matmul peak that the
 NumPy epoch reaches (FLOPs of forward + backward counted below).
 
     python benchmarks/mlp_throughput.py [--batches 100] [--repeats 7]
+
+With --threads: the float32 epoch with 1 and 2 BLAS threads (threadpoolctl) and
+1 and 2 torch threads, on an idle machine and with one busy-looping process per
+CPU started by the script, side by side (the figures behind course_utils/threads.py):
+
+    python benchmarks/mlp_throughput.py --threads [--repeats 3]
 """
 import argparse
+import contextlib
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +58,9 @@ def matmul_peak(dtype=np.float32, n=2048, repeats=5):
     return 2 * n ** 3 / min(times)
 
 
-def run(dtype, n_batches, repeats, batch_size=128, lr=0.01):
+def make_epochs(dtype, n_batches, batch_size=128, lr=0.01):
+    """(numpy_epoch, torch_epoch, dtypes of the NumPy params): one pass over
+    the same n_batches batches each, identical models."""
     ns = load_solution()
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((n_batches, batch_size, SIZES[0])).astype(dtype)
@@ -78,21 +90,83 @@ def run(dtype, n_batches, repeats, batch_size=128, lr=0.01):
             loss_fn(model(x), y).backward()
             opt.step()
 
+    return numpy_epoch, torch_epoch, {p.dtype for p in mlp.params.values()}
+
+
+def seconds(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def run(dtype, n_batches, repeats):
+    numpy_epoch, torch_epoch, dtypes = make_epochs(dtype, n_batches)
     numpy_epoch(), torch_epoch()  # warm-up
     t_np, t_torch = [], []
     for _ in range(repeats):
-        t = time.perf_counter(); numpy_epoch(); t_np.append(time.perf_counter() - t)
-        t = time.perf_counter(); torch_epoch(); t_torch.append(time.perf_counter() - t)
-    dtypes = {p.dtype for p in mlp.params.values()}
+        t_np.append(seconds(numpy_epoch))
+        t_torch.append(seconds(torch_epoch))
     return np.median(t_np), np.median(t_torch), dtypes
+
+
+@contextlib.contextmanager
+def cpu_load(processes):
+    """Busy-looping processes on the machine while the block runs."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(processes)]
+    try:
+        time.sleep(1.0)  # let them get going
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def thread_times(numpy_epoch, torch_epoch, counts, repeats):
+    """Median seconds per epoch {("numpy" | "torch", threads): s}, repeats
+    interleaved over every library and thread count."""
+    from threadpoolctl import threadpool_limits
+
+    found = {}
+    for _ in range(repeats):
+        for n in counts:
+            with threadpool_limits(limits=n, user_api="blas"):
+                found.setdefault(("numpy", n), []).append(seconds(numpy_epoch))
+            torch.set_num_threads(n)
+            found.setdefault(("torch", n), []).append(seconds(torch_epoch))
+    return {key: float(np.median(times)) for key, times in found.items()}
+
+
+def thread_table(n_batches, repeats, counts=(1, 2)):
+    numpy_epoch, torch_epoch, _ = make_epochs(np.float32, n_batches)
+    numpy_epoch(), torch_epoch()  # warm-up
+    cpus = len(os.sched_getaffinity(0))
+    rows = {}
+    for busy in (0, cpus):
+        with cpu_load(busy):
+            load = os.getloadavg()[0]  # other users of the machine show here too
+            times = thread_times(numpy_epoch, torch_epoch, counts, repeats)
+        rows[f"{busy} busy processes (load avg. {load:.1f} before)"] = times
+    print(f"\nfloat32, {n_batches} batches of 128, median of {repeats} (ms); {cpus} CPUs")
+    header = " | ".join(f"{lib} {n} thr." for lib in ("numpy", "torch") for n in counts)
+    print(f"| machine | {header} |\n|---|" + "---|" * (2 * len(counts)))
+    for label, times in rows.items():
+        cells = " | ".join(f"{times[(lib, n)] * 1e3:.0f}" for lib in ("numpy", "torch")
+                           for n in counts)
+        print(f"| {label} | {cells} |")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", action="store_true",
+                        help="1 vs 2 threads, idle and loaded, instead of numpy vs torch")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}")
+    if args.threads:
+        return thread_table(args.batches, args.repeats)
     peak = matmul_peak()
     print(f"float32 matmul peak (2048^3): {peak / 1e9:.1f} GFLOP/s")
     for dtype in (np.float32, np.float64):

@@ -5,7 +5,7 @@ import importlib
 import platform
 import sys
 
-REQUIRED = ("numpy", "scipy", "torch", "matplotlib", "ipywidgets", "tqdm", "nbgrader")
+REQUIRED = ("numpy", "scipy", "torch", "matplotlib", "ipywidgets", "tqdm", "nbgrader", "threadpoolctl")
 MIN_PYTHON = (3, 10)
 
 
@@ -29,3 +29,30 @@ def environment_report() -> dict[str, str]:
     report["torch threads"] = str(torch.get_num_threads())
     report["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available (CPU only)"
     return report
+
+
+def setup_notebook(*, minutes: float | None = None, threads: int | None = None):
+    """The first code cell of every notebook: choose the thread counts
+    (:func:`course_utils.threads.configure_threads`) and print one line saying
+    the profile, the data, the threads and, given ``minutes`` (the measured
+    run time of this notebook in the current profile, e.g.
+    ``choose(grading=0.5, full=8)``), how long the notebook takes.
+
+    Returns the :class:`~course_utils.threads.ThreadChoice`.
+    """
+    from .profile import profile_line
+    from .threads import configure_threads
+
+    choice = configure_threads(threads)
+    parts = [profile_line(), choice.summary()]
+    if minutes is not None:
+        parts.append(f"about {_minutes(minutes)} on a 2-core CPU")
+    print(" · ".join(parts))
+    return choice
+
+
+def _minutes(minutes: float) -> str:
+    if minutes < 1:
+        return "1 minute or less"
+    whole = round(minutes)
+    return f"{whole} minute{'s' if whole != 1 else ''}"

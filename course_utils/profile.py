@@ -21,10 +21,12 @@ class Profile:
 
     name:    "grading" or "full".
     dataset: which Fashion-MNIST to load by default, "subset" or "full".
+    data:    that data set in words, for the line a notebook prints at the top.
     """
 
     name: str
     dataset: str
+    data: str = ""
 
     @property
     def is_grading(self) -> bool:
@@ -32,8 +34,10 @@ class Profile:
 
 
 PROFILES = {
-    "grading": Profile("grading", dataset="subset"),
-    "full": Profile("full", dataset="full"),
+    "grading": Profile("grading", dataset="subset",
+                       data="the shipped Fashion-MNIST subset (10 000 train / 2 000 test)"),
+    "full": Profile("full", dataset="full",
+                    data="all of Fashion-MNIST (60 000 train / 10 000 test)"),
 }
 
 
@@ -50,6 +54,16 @@ def current_profile() -> Profile:
             f"expected one of {sorted(PROFILES)} (e.g. `export {ENV_VAR}=grading`)."
         )
     return PROFILES[name]
+
+
+def profile_line() -> str:
+    """Which profile runs and why, in words: "profile: full (the default; ..."."""
+    profile = current_profile()
+    if os.environ.get(ENV_VAR, "").strip():
+        why = f"set by {ENV_VAR}"
+    else:
+        why = f"the default; {ENV_VAR}=grading runs the small one"
+    return f"profile: {profile.name} ({why}) · data: {profile.data}"
 
 
 def choose(*, grading, full):

@@ -128,7 +128,7 @@ def test_headless_shows_the_static_figure(monkeypatch):
     assert isinstance(fig, matplotlib.figure.Figure)
     titles = [ax.get_title() for ax in fig.axes]
     assert any("glorot uniform" in t and "4 layers of 10 units" in t for t in titles), titles
-    assert all(ax.get_xlabel() for ax in fig.axes)
+    assert all(ax.get_xlabel() for ax in fig.axes if ax.get_visible())
     matplotlib.pyplot.close(fig)
 
 
@@ -148,3 +148,59 @@ def test_widget_controls_redraw_on_release():
     box = ie.build_widget(INITIALIZERS, broken, scheme="glorot uniform", log10_gain=0.0,
                           depth=3, width=8, activation="relu")
     assert "student bug" in box.children[2].value
+
+
+def test_the_live_widget_leaves_no_pyplot_figure_behind():
+    """plt.show() after the widget showed a stale static copy of its figure."""
+    pytest.importorskip("ipywidgets")
+    fignums = matplotlib.pyplot.get_fignums()
+    box = ie.build_widget(INITIALIZERS, torch_layer_statistics, scheme="glorot uniform",
+                          log10_gain=0.0, depth=3, width=8, activation="relu", batch=16)
+    assert matplotlib.pyplot.get_fignums() == fignums
+    histograms, stds = box.children[-1].children
+    first = bytes(histograms.value), bytes(stds.value)
+    assert all(png.startswith(b"\x89PNG") for png in first)
+    box.controls["scheme"].value = "kaiming normal"
+    assert bytes(histograms.value) != first[0] and bytes(stds.value) != first[1]
+
+
+def test_the_batch_shrinks_as_the_layers_widen():
+    assert [ie.auto_batch(w) for w in (2, 64, 100, 500)] == [256, 256, 163, 32]
+    s = state(scheme="glorot uniform", depth=2, width=500)
+    assert s["batch"] == 32 and s["histograms"][0][0].sum() == 32 * 500
+
+
+def test_kept_weights_give_the_same_state_and_are_drawn_once():
+    calls = []
+
+    def counted(shape, rng):
+        calls.append(shape)
+        return rng.standard_normal(shape) / np.sqrt(shape[1])
+    inits = {"counted": counted}
+    streams = {}
+    deep = ie.explorer_state(inits, torch_layer_statistics, scheme="counted", depth=8, width=12,
+                             streams=streams)
+    assert len(calls) == 8
+    for controls in ({"depth": 5}, {"depth": 8, "log10_gain": 0.5}, {"activation": "tanh"}):
+        kept = ie.explorer_state(inits, torch_layer_statistics, scheme="counted", width=12,
+                                 streams=streams, **{"depth": 8, **controls})
+        fresh = ie.explorer_state(inits, torch_layer_statistics, scheme="counted", width=12,
+                                  **{"depth": 8, **controls})
+        np.testing.assert_array_equal(kept["act_std"], fresh["act_std"])
+        np.testing.assert_array_equal(kept["grad_std"], fresh["grad_std"])
+    assert len(calls) == 8 + (5 + 8 + 8)  # the fresh ones drew again, the kept ones did not
+    np.testing.assert_array_equal(deep["act_std"][:5], ie.explorer_state(
+        inits, torch_layer_statistics, scheme="counted", depth=5, width=12)["act_std"])
+
+
+def test_tiny_activations_need_no_offset_text():
+    """At depth 50 the histograms' offset labels ("1e-107") overlapped the axis label."""
+    s = state(scheme="normal(0, 1)", log10_gain=-3.0, depth=50, width=50, activation="linear")
+    assert s["act_std"][-1] < 1e-100
+    fig = ie.draw_explorer(s)
+    fig.canvas.draw()
+    histograms = fig.axes[:5]
+    assert all(ax.get_xlim() == (-1.0, 1.0) for ax in histograms)
+    assert all(ax.xaxis.get_offset_text().get_text() == "" for ax in histograms)
+    assert histograms[-1].get_title() == f"layer 50: std {s['act_std'][-1]:.2g}"
+    matplotlib.pyplot.close(fig)

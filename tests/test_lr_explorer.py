@@ -132,3 +132,98 @@ def test_widgets_build_without_a_front_end():
                if hasattr(s, "continuous_update") and s.__class__.__name__.endswith("Slider"))
     race = lx.build_optimizer_race(FACTORIES, {"gd": 0.1, "momentum": 0.01}, "quadratic", 0.9, 10)
     assert race.children
+
+
+# ------------------------------------------------ titles, divergence, live widgets
+
+def test_titles_name_only_the_momentum_an_optimizer_uses():
+    assert lx.explorer_title("SGD", 0.02, 0.9, None) == "SGD, lr = 0.02"
+    assert lx.explorer_title("Momentum", 0.02, 0.9, None) == "Momentum, lr = 0.02, momentum = 0.9"
+    assert lx.explorer_title("Adam", 0.1, 0.8, None) == "Adam, lr = 0.1, beta1 = 0.8"
+
+
+def test_a_diverged_run_says_so_instead_of_printing_its_overflow():
+    data = lx.explorer_data(FACTORIES, "gd", "quadratic", log10_lr=np.log10(0.5), steps=50)
+    assert data["diverged"] and data["diverged_at"] == lx.diverged_at(data["values"])
+    assert 1 <= data["diverged_at"] <= 50 and np.isnan(data["values"][data["diverged_at"]:]).all()
+    fig = lx.draw_explorer(data, "gd", 0.9)
+    title = fig.axes[0].get_title()
+    assert title.endswith(f"diverged at step {data['diverged_at']}") and "e+" not in title
+    assert lx.explorer_data(FACTORIES, "gd", "quadratic", log10_lr=-2)["diverged_at"] is None
+    matplotlib.pyplot.close(fig)
+
+
+def test_loss_axis_is_fixed_per_problem_and_step_count():
+    low = lx.explorer_data(FACTORIES, "gd", "quadratic", log10_lr=-2, steps=40)
+    high = lx.explorer_data(FACTORIES, "gd", "quadratic", log10_lr=-1, steps=40)
+    figure = lx.ExplorerFigure()
+    figure.show(low, "gd", 0.9)
+    layout, limits = figure.layout, (figure.ax_loss.get_ylim(), figure.ax_loss.get_xlim())
+    figure.show(high, "gd", 0.9)  # a new lr moves lines only
+    assert figure.layout == layout == ("quadratic", 40)
+    assert (figure.ax_loss.get_ylim(), figure.ax_loss.get_xlim()) == limits
+    figure.show(lx.explorer_data(FACTORIES, "gd", "quadratic", log10_lr=-1, steps=80), "gd", 0.9)
+    assert figure.layout == ("quadratic", 80) and figure.ax_loss.get_xlim() == (0, 80)
+    matplotlib.pyplot.close(figure.fig)
+
+
+def _count_full_draws(monkeypatch):
+    """Count full draws of any Agg canvas (LiveFigure's background)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    calls = []
+    original = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: calls.append(1) or original(self))
+    return calls
+
+
+def test_lr_explorer_widget_blits_lr_and_momentum_changes(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    factories = {"SGD": FACTORIES["gd"], "Momentum": FACTORIES["momentum"]}
+    fignums = matplotlib.pyplot.get_fignums()
+    box = lx.build_lr_explorer(factories, "Momentum", "quadratic", -1.7, 0.9, 40)
+    assert matplotlib.pyplot.get_fignums() == fignums  # plt.show() shows no stale copy
+    image, controls = box.children[-1], box.controls
+    first = bytes(image.value)
+    assert first.startswith(b"\x89PNG") and not controls["momentum"].disabled
+    draws = _count_full_draws(monkeypatch)
+    controls["log10_lr"].value = -1.2
+    controls["momentum"].value = 0.5
+    assert draws == [] and bytes(image.value) != first
+    controls["optimizer"].value = "SGD"
+    assert controls["momentum"].disabled  # SGD ignores it
+    controls["steps"].value = 60
+    assert draws == [1] and box.redraw()["points"].shape == (61, 2)
+
+
+def test_race_opens_on_the_finished_race_and_steps_move_lines_only(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    box = lx.build_optimizer_race(FACTORIES, {"gd": 0.1, "momentum": 0.01}, "saddle", 0.9, 30)
+    step, image = box.controls["step"], box.children[-1]
+    assert step.value == 30  # not an empty plot at step 0
+    assert bytes(image.value).startswith(b"\x89PNG")
+    draws = _count_full_draws(monkeypatch)
+    frames = set()
+    for value in (0, 10, 20):
+        step.value = value
+        frames.add(bytes(image.value))
+    box.controls["problem"].value = "quadratic"  # drawn when the box was built
+    assert draws == [] and len(frames) == 3
+
+
+def test_the_play_button_plays_the_race_from_the_start_and_pauses():
+    pytest.importorskip("ipywidgets")
+    import time
+
+    box = lx.build_optimizer_race(FACTORIES, {"gd": 0.1, "momentum": 0.01}, "saddle", 0.9, 400,
+                                  fps=50)
+    step, play = box.controls["step"], box.controls["play"]
+    seen = []
+    step.observe(lambda change: seen.append(change["new"]), names="value")
+    play.value = True  # at the last step: starts again from 0
+    time.sleep(0.3)
+    play.value = False
+    time.sleep(0.1)
+    paused_at = step.value
+    time.sleep(0.2)
+    assert seen[0] == 0 and seen[1:4] == [4, 8, 12] and 0 < paused_at < 400
+    assert step.value == paused_at and play.icon == "play"

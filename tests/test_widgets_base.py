@@ -18,3 +18,58 @@ def test_outside_a_kernel_show_draws_the_static_figure(monkeypatch):
     assert widgets.widgets_enabled() is False  # pytest is not an IPython kernel
     shown = widgets.show(lambda: pytest.fail("no widget headless"), lambda: "static figure")
     assert shown == "static figure"
+
+
+def _live_figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.set_xlim(0, 10), ax.set_ylim(0, 10)
+    line, = ax.plot([], [], "o-")
+    live = widgets.LiveFigure(fig)
+    live.animate([line, ax.title])
+    return live, line, ax
+
+
+def _pixels(live):
+    return bytes(live.canvas.buffer_rgba())
+
+
+def test_live_figure_blits_what_a_full_draw_draws():
+    live, line, ax = _live_figure()
+    first = live.refresh()
+    assert first.startswith(b"\x89PNG")
+    line.set_data([1, 5, 9], [2, 8, 3])
+    ax.set_title("moved")
+    blitted = live.refresh()
+    assert blitted != first
+    blit_pixels = _pixels(live)
+    live.invalidate()
+    live.refresh()  # everything drawn again
+    assert _pixels(live) == blit_pixels
+
+
+def test_live_figure_redraws_the_background_only_when_told(monkeypatch):
+    live, line, _ = _live_figure()
+    live.refresh()
+    draws = []
+    monkeypatch.setattr(live.canvas, "draw", lambda: draws.append(1))
+    for x in range(5):
+        line.set_data([x], [x])
+        live.refresh()
+    assert draws == []
+    live.invalidate()
+    live.refresh()
+    assert draws == [1]
+
+
+def test_live_figure_puts_the_png_into_its_image_widget():
+    pytest.importorskip("ipywidgets")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1), dpi=50)
+    image = widgets.image_widget(fig)
+    assert image.layout.max_width == "100px" and image.layout.height == "auto"
+    png = widgets.LiveFigure(fig, image).refresh()
+    assert image.value == png

@@ -26,10 +26,12 @@ def notebooks_of(root: Path, folder: str, assignment: str) -> list[Path]:
 
 def tool_env(**overrides: str) -> dict[str, str]:
     """Environment for nbgrader and kernels: this interpreter's bin/ first on
-    PATH (nbgrader's gradebook runs the `alembic` program found there)."""
+    PATH (nbgrader's gradebook runs the `alembic` program found there) and the
+    grading profile, whatever the caller's $COURSE_PROFILE says (a student's
+    `full` must not reach the grader); ``overrides`` win over both."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.setdefault("COURSE_PROFILE", "grading")
+    env["COURSE_PROFILE"] = "grading"
     env.update(overrides)
     return env
 

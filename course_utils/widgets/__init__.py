@@ -5,18 +5,28 @@ shows for given control values (unit-tested without a browser), and a thin
 widget that calls it when a control changes. Graded exercises are never
 re-implemented here: an explorer takes the student's functions as arguments.
 
+Speed (a control change redraws in under 0.3 s, animations at 10 frames per
+second): the widget computes once per parameter change, keeps one Figure and
+updates its artists (``set_data``), and :class:`LiveFigure` draws only the
+artists that changed over a cached background into an ``ipywidgets.Image``
+(no figure rebuilt, no Output cleared and displayed again).
+
 Headless (the autograder, CI, nbconvert) there is no widget front end to draw
 the controls, so :func:`show` draws the static figure for the default control
 values instead.
 """
 from __future__ import annotations
 
+import io
 import os
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..profile import current_profile
 
 ENV_VAR = "COURSE_WIDGETS"  # "on" / "off" overrides the automatic choice
+# Live figures are drawn at 80 dpi: 0.64 of the pixels of 100 dpi to draw,
+# encode and send per frame, still sharp at the notebook's width.
+LIVE_DPI = 80
 
 
 def widgets_enabled() -> bool:
@@ -51,3 +61,82 @@ def show(build_widget: Callable[[], object], draw_static: Callable[[], object]):
         display(widget)
         return widget
     return draw_static()
+
+
+class LiveFigure:
+    """A matplotlib Figure (not registered with pyplot, so ``plt.show()``
+    never shows a stale copy) rendered by Agg into an ``ipywidgets.Image``.
+
+    The artists given to :meth:`animate` are left out of the background and
+    drawn over it on every :meth:`refresh`. The background is drawn once per
+    ``key`` (a value naming what it shows, e.g. the problem and the step
+    count: whatever fixes the axes, ticks and static artists) and kept, the
+    last ``MAX_BACKGROUNDS`` of them; :meth:`invalidate` forgets them all.
+    Without animated artists every refresh draws the whole figure.
+    """
+
+    MAX_BACKGROUNDS = 8  # one is a screenful of RGBA, about 1 MB
+
+    def __init__(self, fig, image=None):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig = fig
+        self.canvas = FigureCanvasAgg(fig)
+        self.image = image
+        self.animated: list = []
+        self._backgrounds: dict = {}
+
+    def animate(self, artists: Iterable) -> None:
+        """Draw these artists over the background from now on (only these:
+        artists animated before and not listed again are dropped)."""
+        self.animated = list(artists)
+        for artist in self.animated:
+            artist.set_animated(True)
+
+    def invalidate(self) -> None:
+        self._backgrounds.clear()
+
+    def refresh(self, key=None) -> bytes:
+        """Draw (the background for ``key`` if it is not kept, then the
+        animated artists), put the PNG into the Image widget and return it."""
+        background = self._backgrounds.get(key) if self.animated else None
+        if background is None:
+            self.canvas.draw()
+            self._keep(key, self.canvas.copy_from_bbox(self.fig.bbox))
+        else:
+            self.canvas.restore_region(background)
+        for artist in self.animated:
+            if artist.get_visible() and (artist.axes is None or artist.axes.get_visible()):
+                self.fig.draw_artist(artist)
+        png = encode_png(self.canvas)
+        if self.image is not None:
+            self.image.value = png
+        return png
+
+    def _keep(self, key, background) -> None:
+        self._backgrounds.pop(key, None)
+        self._backgrounds[key] = background
+        while len(self._backgrounds) > self.MAX_BACKGROUNDS:
+            self._backgrounds.pop(next(iter(self._backgrounds)))  # the oldest
+
+
+def encode_png(canvas) -> bytes:
+    """The canvas as PNG, with fast compression: a frame must take
+    milliseconds, and flat plots compress well even so."""
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    frame = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    out = io.BytesIO()
+    frame.save(out, format="png", compress_level=1)
+    return out.getvalue()
+
+
+def image_widget(fig):
+    """An ``ipywidgets.Image`` for ``fig``: its natural size, scaled down
+    (keeping its proportions) where the notebook is narrower."""
+    import ipywidgets as w
+
+    width = int(round(fig.get_size_inches()[0] * fig.dpi))
+    return w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{width}px",
+                                                 height="auto"))

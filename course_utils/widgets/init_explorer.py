@@ -14,8 +14,14 @@ it takes the student's functions as arguments (notebook 4),
   list of the ``L`` activation arrays.
 
 :func:`explorer_state` is the pure computation behind the figure;
-:func:`draw_explorer` draws a state; :func:`init_explorer` shows the live
-widget (or, headless, the static figure for the default controls).
+:class:`InitFigure` draws a state and updates its artists for the next one;
+:func:`init_explorer` shows the live widget (or, headless, the static figure
+for the default controls).
+
+Speed: the batch shrinks as the layers widen (the histograms and standard
+deviations need about ``SAMPLES`` values per layer, not more), and the widget
+keeps the weights it drew (a :class:`WeightStream` per scheme and width): a
+change of gain, activation or depth draws no weights again.
 """
 from __future__ import annotations
 
@@ -23,10 +29,14 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import show
+from . import LIVE_DPI, LiveFigure, image_widget, show
 
 ACTIVATIONS = ("linear", "relu", "tanh")
 MAX_HISTOGRAMS = 5  # histogram panels, evenly spread over the layers
+SAMPLES = 16_384    # activation values per layer the automatic batch aims for
+MIN_BATCH, MAX_BATCH = 16, 256
+FIGSIZE = (12, 6.5)
+HEIGHT_RATIOS = (1, 1.4)  # histograms, std panel
 
 
 def histogram_layers(depth: int, max_panels: int = MAX_HISTOGRAMS) -> list[int]:
@@ -37,16 +47,45 @@ def histogram_layers(depth: int, max_panels: int = MAX_HISTOGRAMS) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, depth - 1, min(depth, max_panels))})
 
 
+def auto_batch(width: int) -> int:
+    """Samples per batch: about ``SAMPLES`` values per layer, within
+    [MIN_BATCH, MAX_BATCH] (the cost grows as batch x width^2 x depth)."""
+    return int(np.clip(SAMPLES // max(width, 1), MIN_BATCH, MAX_BATCH))
+
+
+class WeightStream:
+    """Square weight matrices of one scheme and width, drawn one after another
+    from one generator seeded with ``seed``: the first ``d`` matrices of a
+    deeper stack are the stack of depth ``d``, so they are drawn once."""
+
+    def __init__(self, init: Callable, width: int, seed: int):
+        self.init, self.width = init, width
+        self.rng = np.random.default_rng([seed, 1])
+        self.weights: list[np.ndarray] = []
+        self.stds: list[float] = []
+
+    def first(self, depth: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """The first ``depth`` matrices and their standard deviations."""
+        while len(self.weights) < depth:
+            w = np.asarray(self.init((self.width, self.width), self.rng), dtype=np.float64)
+            self.weights.append(w)
+            self.stds.append(float(w.std()))
+        return self.weights[:depth], np.array(self.stds[:depth])
+
+
 def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Callable, *,
                    scheme: str, log10_gain: float = 0.0, depth: int = 10, width: int = 100,
-                   activation: str = "relu", batch: int = 256, bins: int = 40,
-                   seed: int = 0) -> dict:
+                   activation: str = "relu", batch: int | None = None, bins: int = 40,
+                   seed: int = 0, streams: dict | None = None) -> dict:
     """What the explorer shows for given control values.
 
     A batch ``x`` of shape (batch, width) with standard normal entries goes
     through ``depth`` layers of ``width`` units whose weights are
     ``10**log10_gain * initializers[scheme]((width, width), rng)``; a standard
-    normal ``dout`` of shape (batch, width) is propagated back.
+    normal ``dout`` of shape (batch, width) is propagated back. ``batch``
+    defaults to :func:`auto_batch` of the width. ``streams``: a dict the
+    caller keeps between calls, to reuse the weights drawn (a cache: the
+    result is the same with or without it).
 
     Returns a dict with
         "gain": float, the multiplier applied to the scheme's weights;
@@ -63,12 +102,18 @@ def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Ca
         raise ValueError(f"unknown init scheme {scheme!r}; choose one of {list(initializers)}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
+    batch = auto_batch(width) if batch is None else batch
     if depth < 1 or width < 1 or batch < 1:
         raise ValueError(f"depth, width and batch must be positive, got {depth}, {width}, {batch}")
-    rng = np.random.default_rng(seed)
+    streams = {} if streams is None else streams
+    key = (scheme, width, seed)
+    if key not in streams:
+        streams.clear()  # one stack kept: 50 layers of 500 x 500 are 100 MB
+        streams[key] = WeightStream(initializers[scheme], width, seed)
+    base, base_std = streams[key].first(depth)
     gain = float(10.0 ** log10_gain)
-    init = initializers[scheme]
-    weights = [gain * np.asarray(init((width, width), rng), dtype=np.float64) for _ in range(depth)]
+    weights = [gain * w for w in base]
+    rng = np.random.default_rng([seed, 0])
     x = rng.standard_normal((batch, width))
     dout = rng.standard_normal((batch, width))
     with np.errstate(all="ignore"):  # huge gains overflow on purpose
@@ -83,7 +128,7 @@ def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Ca
     histograms = [_histogram(np.asarray(activations[i], dtype=np.float64), bins) for i in layers]
     return {"scheme": scheme, "log10_gain": float(log10_gain), "gain": gain, "depth": depth,
             "width": width, "activation": activation, "batch": batch,
-            "weight_std": np.array([w.std() for w in weights]),
+            "weight_std": gain * base_std,
             "act_std": act_std, "grad_std": grad_std, "layers": layers, "histograms": histograms}
 
 
@@ -101,43 +146,101 @@ def _positive(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
 
-def draw_explorer(state: dict, fig=None):
-    """Draw ``state`` (from :func:`explorer_state`): one row of activation
-    histograms, then std of activations and gradients against the layer index
-    on a log axis. Returns the Figure."""
-    import matplotlib.pyplot as plt
+class InitFigure:
+    """One row of activation histograms (``hist_fig``), then the std of
+    activations and gradients against the layer index on a log axis
+    (``std_fig``). Built once; :meth:`show` updates its artists for a new
+    state. Statically both parts are subfigures of one figure; live, two
+    figures: the histograms' axes are fixed and drawn once (their bars and
+    titles over them), the std panel's axes again only when the depth or the
+    decades it spans change.
 
-    n_hist = len(state["layers"])
-    if fig is None:
-        fig = plt.figure(figsize=(12, 6.5))
-    fig.clear()
-    grid = fig.add_gridspec(2, max(n_hist, 2), height_ratios=[1, 1.4], hspace=0.55, wspace=0.35)
-    for k, (layer, (counts, edges)) in enumerate(zip(state["layers"], state["histograms"])):
-        ax = fig.add_subplot(grid[0, k])
-        ax.stairs(counts, edges, fill=True, color="tab:blue", alpha=0.7)
-        ax.set_title(f"layer {layer + 1}: std {state['act_std'][layer]:.2g}", fontsize=9)
-        ax.set_xlabel("activation value", fontsize=8)
-        ax.tick_params(labelsize=7)
-        if k == 0:
-            ax.set_ylabel("count", fontsize=8)
-    ax = fig.add_subplot(grid[1, :])
-    layer_numbers = np.arange(1, state["depth"] + 1)
-    ax.semilogy(layer_numbers, _positive(state["act_std"]), "o-", label="activations (forward)")
-    ax.semilogy(layer_numbers, _positive(state["grad_std"]), "s-",
-                label="gradient w.r.t. layer input (backward)")
-    ax.axhline(1.0, color="gray", lw=0.8, ls=":")
-    ax.set_xlabel("layer (1 = closest to the input)")
-    ax.set_ylabel("standard deviation (log scale)")
-    ax.set_title(f"{state['scheme']} x gain {state['gain']:.3g}, {state['activation']}, "
-                 f"{state['depth']} layers of {state['width']} units")
-    ax.legend(loc="best", fontsize=8)
-    fig.suptitle("Initialization explorer: how the signal spreads through depth")
-    return fig
+    Each histogram's values are divided by their largest magnitude: the axes
+    stay [-1, 1] whatever the scale (no offset text such as "1e-15" next to the
+    axis label), and the title gives the std.
+    """
+
+    def __init__(self, hist_fig, std_fig):
+        self.hist_fig, self.std_fig = hist_fig, std_fig
+        self.hist_axes = list(hist_fig.subplots(1, MAX_HISTOGRAMS, gridspec_kw=dict(
+            wspace=0.3, left=0.06, right=0.98, bottom=0.22, top=0.72)))
+        self.bars = [ax.stairs([0.0], [-1.0, 1.0], fill=True, color="tab:blue", alpha=0.7)
+                     for ax in self.hist_axes]
+        for ax in self.hist_axes:
+            ax.set_xlim(-1.0, 1.0)
+            ax.set_xticks([-1.0, 0.0, 1.0])
+            ax.set_yticks([])  # counts say little; the shape matters
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("value / max |value|", fontsize=8)
+            ax.set_title(" ", fontsize=9)
+        self.hist_axes[0].set_ylabel("count", fontsize=8)
+        hist_fig.suptitle("Initialization explorer: how the signal spreads through depth")
+        self.ax = std_fig.subplots(gridspec_kw=dict(left=0.06, right=0.98, bottom=0.12,
+                                                    top=0.9))
+        self.act, = self.ax.semilogy([], [], "o-", label="activations (forward)")
+        self.grad, = self.ax.semilogy([], [], "s-", label="gradient w.r.t. layer input (backward)")
+        self.ax.axhline(1.0, color="gray", lw=0.8, ls=":")
+        self.ax.set_xlabel("layer (1 = closest to the input)")
+        self.ax.set_ylabel("standard deviation (log scale)")
+        self.ax.legend(loc="best", fontsize=8)
+        self.lines = self.bars + [ax.title for ax in self.hist_axes]  # drawn over the axes
+        self.std_lines = [self.act, self.grad, self.ax.title]
+        self.panels, self.std_layout = 0, None
+
+    @classmethod
+    def single(cls, fig=None) -> "InitFigure":
+        """Both parts in one figure (a new pyplot figure unless ``fig``)."""
+        if fig is None:
+            import matplotlib.pyplot as plt
+            fig = plt.figure(figsize=FIGSIZE)
+        top, bottom = fig.subfigures(2, 1, height_ratios=HEIGHT_RATIOS)
+        figure = cls(top, bottom)
+        figure.fig = fig
+        return figure
+
+    def show(self, state: dict):
+        self.panels = len(state["layers"])
+        for k, ax in enumerate(self.hist_axes):
+            ax.set_visible(k < self.panels)
+        for ax, bars, layer, (counts, edges) in zip(self.hist_axes, self.bars, state["layers"],
+                                                     state["histograms"]):
+            bars.set_data(counts, edges / max(float(np.max(np.abs(edges))), 1e-300))
+            ax.set_ylim(0, max(1, counts.max()) * 1.05)
+            ax.set_title(f"layer {layer + 1}: std {state['act_std'][layer]:.2g}", fontsize=9)
+        self._show_stds(state)
+
+    def _show_stds(self, state: dict):
+        layer_numbers = np.arange(1, state["depth"] + 1)
+        act, grad = _positive(state["act_std"]), _positive(state["grad_std"])
+        self.act.set_data(layer_numbers, act)
+        self.grad.set_data(layer_numbers, grad)
+        limits = _log_limits(np.concatenate([act, grad, [1.0]]))
+        self.ax.set_xlim(0.5, state["depth"] + 0.5)
+        self.ax.set_ylim(*limits)
+        self.std_layout = (state["depth"], limits)  # whole decades: often the same
+        self.ax.set_title(f"{state['scheme']} x gain {state['gain']:.3g}, {state['activation']}, "
+                          f"{state['depth']} layers of {state['width']} units")
+
+
+def _log_limits(values: np.ndarray) -> tuple[float, float]:
+    """Decades around the finite values (nan: not drawn on a log axis)."""
+    finite = values[np.isfinite(values)]
+    low, high = np.log10(finite.min()), np.log10(finite.max())
+    return 10.0 ** (np.floor(low) - 0.2), 10.0 ** (np.ceil(high) + 0.2)
+
+
+def draw_explorer(state: dict, fig=None):
+    """Draw ``state`` (from :func:`explorer_state`) in a new pyplot figure, or in
+    ``fig``. Returns the Figure."""
+    figure = InitFigure.single(fig)
+    figure.show(state)
+    return figure.fig
 
 
 def init_explorer(initializers: Mapping[str, Callable], layer_statistics_fn: Callable, *,
                   scheme: str | None = None, log10_gain: float = 0.0, depth: int = 10,
-                  width: int = 100, activation: str = "relu", batch: int = 256, seed: int = 0):
+                  width: int = 100, activation: str = "relu", batch: int | None = None,
+                  seed: int = 0):
     """Show the live explorer (controls update the figure on release), or,
     headless, the static figure for these control values. Returns what was
     shown: the widget, or the Figure."""
@@ -155,11 +258,12 @@ def init_explorer(initializers: Mapping[str, Callable], layer_statistics_fn: Cal
 
 def build_widget(initializers: Mapping[str, Callable], layer_statistics_fn: Callable, *,
                  scheme: str, log10_gain: float, depth: int, width: int, activation: str,
-                 batch: int = 256, seed: int = 0):
-    """The ipywidgets box: controls on top, the figure below. Each control
-    redraws the figure when released (``continuous_update=False``)."""
+                 batch: int | None = None, seed: int = 0):
+    """The ipywidgets box: controls on top, a message line, the figure below.
+    Each control redraws the figure when released (``continuous_update=False``);
+    the message says "computing…" meanwhile, or shows the student's error."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     style = {"description_width": "initial"}
     controls = {
@@ -174,25 +278,30 @@ def build_widget(initializers: Mapping[str, Callable], layer_statistics_fn: Call
         "activation": w.Dropdown(options=list(ACTIVATIONS), value=activation,
                                  description="activation"),
     }
-    output = w.Output()
     message = w.HTML()
-    with plt.ioff():
-        fig = plt.figure(figsize=(12, 6.5))
+    width, height = FIGSIZE
+    top, bottom = (height * r / sum(HEIGHT_RATIOS) for r in HEIGHT_RATIOS)
+    figure = InitFigure(Figure(figsize=(width, top), dpi=LIVE_DPI),
+                        Figure(figsize=(width, bottom), dpi=LIVE_DPI))
+    hists = LiveFigure(figure.hist_fig, image_widget(figure.hist_fig))
+    hists.animate(figure.lines)
+    stds = LiveFigure(figure.std_fig, image_widget(figure.std_fig))
+    stds.animate(figure.std_lines)
+    streams: dict = {}  # weights drawn so far, per scheme and width
 
     def redraw(_change=None):
         values = {name: control.value for name, control in controls.items()}
+        message.value = "<i>computing…</i>"
         try:
             state = explorer_state(initializers, layer_statistics_fn, batch=batch, seed=seed,
-                                   **values)
+                                   streams=streams, **values)
         except Exception as error:  # noqa: BLE001 (show the student's error, keep the widget)
             message.value = f"<b>error:</b> {type(error).__name__}: {error}"
             return None
+        figure.show(state)
+        hists.refresh(figure.panels)  # the axes shown fix the background
+        stds.refresh(figure.std_layout)
         message.value = ""
-        draw_explorer(state, fig)
-        output.clear_output(wait=True)
-        with output:
-            from IPython.display import display
-            display(fig)
         return state
 
     for control in controls.values():
@@ -200,6 +309,6 @@ def build_widget(initializers: Mapping[str, Callable], layer_statistics_fn: Call
     redraw()
     box = w.VBox([w.HBox([controls["scheme"], controls["activation"]]),
                   w.HBox([controls["log10_gain"], controls["depth"], controls["width"]]),
-                  message, output])
+                  message, w.VBox([hists.image, stds.image])])
     box.controls, box.redraw = controls, redraw  # for tests and notebooks
     return box

@@ -18,16 +18,23 @@ draw a static figure for their default control values (see
 """
 from __future__ import annotations
 
+import threading
+import time
 from typing import Callable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..problems import PROBLEMS, Problem, get_problem
-from . import show
+from . import LIVE_DPI, LiveFigure, image_widget, show
 
 Factory = Callable[..., object]
 DIVERGED = 1e6  # |x| beyond this counts as diverged; the rest of the trajectory is nan
+# What the momentum control means for each optimizer of notebook 3's FACTORIES
+# (Adam gets it as beta1); the others ignore it, so it is not in their title.
+MOMENTUM_NAMES = {"Momentum": "momentum", "Nesterov": "momentum", "Adam": "beta1"}
+GAP_FLOOR = 1e-12   # f - f_min is floored here so that a log axis can show it
+FIGSIZE = (11, 4)
 
 
 def run_optimizer(optimizer, problem: Problem, start=None, steps: int = 50, *,
@@ -70,14 +77,21 @@ def explorer_data(factories: Mapping[str, Factory], optimizer: str, problem: str
     """What the explorer draws for one set of control values.
 
     Returns a dict: problem (Problem), lr (float), points (steps + 1, 2),
-    values (steps + 1,), diverged (bool).
+    values (steps + 1,), diverged (bool), diverged_at (the first step whose
+    point is missing, or None).
     """
     prob = get_problem(problem) if isinstance(problem, str) else problem
     lr = float(10.0 ** log10_lr)
     points, values = run_optimizer(factories[optimizer](lr=lr, momentum=momentum), prob,
                                    steps=steps)
     return {"problem": prob, "lr": lr, "points": points, "values": values,
-            "diverged": bool(np.isnan(values).any())}
+            "diverged": bool(np.isnan(values).any()), "diverged_at": diverged_at(values)}
+
+
+def diverged_at(values: np.ndarray) -> int | None:
+    """The first step with no value (the run diverged before it), or None."""
+    missing = np.flatnonzero(np.isnan(values))
+    return int(missing[0]) if missing.size else None
 
 
 def race_data(factories: Mapping[str, Factory], problem: str | Problem,
@@ -94,91 +108,192 @@ def race_data(factories: Mapping[str, Factory], problem: str | Problem,
 
 
 # ---------------------------------------------------------------- drawing
+#
+# One figure per explorer, built once: its artists are updated in place. Axis
+# limits are fixed per problem and step count, so that changing the learning
+# rate, the momentum, the optimizer or the race's step only redraws lines
+# (the widgets draw those over a cached background, see LiveFigure).
+
+def _gap(values, prob: Problem):
+    """f - f_min, floored so that a log axis can show it."""
+    return np.maximum(values - prob.f_min, GAP_FLOOR)
+
+
+def _gap_limits(prob: Problem, values=()) -> tuple[float, float]:
+    """Fixed y range of the loss panel: from the floor to three decades above
+    the start, or just above the highest of ``values`` (the race's runs), at
+    most six decades above the start. A run that leaves the top diverged; the
+    explorer's title says so."""
+    start = float(_gap(prob.value(prob.start), prob))
+    highest = [float(np.nanmax(_gap(v, prob))) for v in values if np.isfinite(v).any()]
+    top = min(max([start] + highest), start * 1e6) if highest else start * 1e3
+    return GAP_FLOOR, 10.0 ** np.ceil(np.log10(top) + 0.2)
+
 
 def _contours(ax, prob: Problem):
+    """Contour lines, the minima, limits and labels; returns the artists to
+    remove when the problem changes."""
     X1, X2, F = prob.grid(160)
     if prob.log_levels:
         levels = np.logspace(-1, np.log10(F.max()), 18)
     else:
         levels = np.linspace(F.min(), np.percentile(F, 90), 18)
-    ax.contour(X1, X2, F, levels=levels, cmap="Greys", linewidths=0.7)
-    ax.plot(*prob.minima.T, "k*", markersize=10, label="minimum")
+    contours = ax.contour(X1, X2, F, levels=levels, cmap="Greys", linewidths=0.7)
+    minima, = ax.plot(*prob.minima.T, "k*", markersize=10, label="minimum")
     ax.set_xlim(prob.xlim), ax.set_ylim(prob.ylim)
     ax.set_xlabel("$x_1$"), ax.set_ylabel("$x_2$")
+    return [contours, minima]
 
 
-def _gap(values, prob: Problem):
-    """f - f_min, floored so that a log axis can show it."""
-    return np.maximum(values - prob.f_min, 1e-12)
+def _loss_axes(ax, prob: Problem, steps: int, limits):
+    ax.set_yscale("log")
+    ax.set_xlim(0, steps), ax.set_ylim(*limits)
+    ax.set_xlabel("step")
+    ax.set_ylabel("$f(x) - f_{min}$ (log scale)")
+    ax.set_title(prob.title)
 
 
-def draw_explorer(data: dict, optimizer: str, momentum: float, fig=None):
-    """Trajectory on the contours and loss curve for ``explorer_data``'s result."""
-    fig = fig or plt.figure(figsize=(11, 4))
-    fig.clf()
-    ax_path, ax_loss = fig.subplots(1, 2)
-    prob, points = data["problem"], data["points"]
-    _contours(ax_path, prob)
-    ax_path.plot(points[:, 0], points[:, 1], ".-", color="C0", markersize=3, linewidth=1)
-    ax_path.plot(*points[0], "o", color="C2", label="start")
-    status = " (diverged)" if data["diverged"] else ""
-    ax_path.set_title(f"{optimizer}, lr = {data['lr']:.3g}, momentum = {momentum:g}{status}")
-    ax_path.legend(loc="lower right", fontsize=8)
-    ax_loss.semilogy(_gap(data["values"], prob))
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("$f(x) - f_{min}$ (log scale)")
-    ax_loss.set_title(prob.title)
-    fig.tight_layout()
+def _new_figure(fig):
+    """``fig``, or a new pyplot figure (shown inline by ``plt.show()`` headless)."""
+    if fig is None:
+        import matplotlib.pyplot as plt
+        fig = plt.figure(figsize=FIGSIZE)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
     return fig
+
+
+def explorer_title(optimizer: str, lr: float, momentum: float, diverged: int | None,
+                   momentum_names: Mapping[str, str] = MOMENTUM_NAMES) -> str:
+    """A title such as "Momentum, lr = 0.02, momentum = 0.9": no momentum for
+    an optimizer that ignores it, "diverged at step k" rather than overflowing
+    numbers."""
+    title = f"{optimizer}, lr = {lr:.3g}"
+    if optimizer in momentum_names:
+        title += f", {momentum_names[optimizer]} = {momentum:g}"
+    return title + (f": diverged at step {diverged}" if diverged is not None else "")
+
+
+class ExplorerFigure:
+    """The learning-rate explorer's figure: trajectory on the contours (left),
+    f - f_min per step (right). :meth:`show` updates it in place; only the
+    lines and the title change unless ``layout`` (the problem and the step
+    count: contours, limits, ticks) does."""
+
+    def __init__(self, fig=None, momentum_names: Mapping[str, str] = MOMENTUM_NAMES):
+        self.fig = _new_figure(fig)
+        self.momentum_names = momentum_names
+        self.ax_path, self.ax_loss = self.fig.subplots(1, 2)
+        self.path, = self.ax_path.plot([], [], ".-", color="C0", markersize=3, linewidth=1)
+        self.start, = self.ax_path.plot([], [], "o", color="C2", label="start")
+        self.loss, = self.ax_loss.plot([], [], color="C0")
+        self.lines = [self.path, self.start, self.loss, self.ax_path.title]
+        self._static, self.layout = [], None
+
+    def show(self, data: dict, optimizer: str, momentum: float) -> None:
+        prob, points, values = data["problem"], data["points"], data["values"]
+        steps = len(values) - 1
+        if self.layout != (prob.name, steps):
+            self._set_problem(prob, steps)
+        self.path.set_data(points[:, 0], points[:, 1])
+        self.start.set_data(points[:1, 0], points[:1, 1])
+        self.loss.set_data(np.arange(steps + 1), _gap(values, prob))
+        self.ax_path.set_title(explorer_title(optimizer, data["lr"], momentum,
+                                              data.get("diverged_at"), self.momentum_names))
+
+    def _set_problem(self, prob: Problem, steps: int):
+        for artist in self._static:
+            artist.remove()
+        self._static = _contours(self.ax_path, prob)
+        self.ax_path.legend(loc="lower right", fontsize=8)
+        _loss_axes(self.ax_loss, prob, steps, _gap_limits(prob))
+        self.layout = (prob.name, steps)
+
+
+class RaceFigure:
+    """The optimizer race's figure: every trajectory on the contours (left)
+    and every loss curve (right), up to a step. :meth:`set_runs` is called once
+    per problem, :meth:`show_step` once per frame (lines only)."""
+
+    def __init__(self, fig=None):
+        self.fig = _new_figure(fig)
+        self.ax_path, self.ax_loss = self.fig.subplots(1, 2)
+        self.runs, self.curves, self._static = {}, {}, []
+        self.lines = [self.ax_path.title]
+
+    def set_runs(self, runs: dict, prob: Problem):
+        for artist in self._static + [a for curve in self.curves.values() for a in curve]:
+            artist.remove()
+        self.runs, self.problem = runs, prob
+        self._static = _contours(self.ax_path, prob)
+        self.curves = {}
+        for i, name in enumerate(runs):
+            color = f"C{i}"
+            self.curves[name] = (
+                self.ax_path.plot([], [], "-", color=color, linewidth=1.2, label=name)[0],
+                self.ax_path.plot([], [], "o", color=color, markersize=5)[0],
+                self.ax_loss.plot([], [], color=color, label=name)[0])
+        self.ax_path.legend(loc="lower right", fontsize=7)
+        self.steps = len(next(iter(runs.values()))[1]) - 1
+        _loss_axes(self.ax_loss, prob, self.steps,
+                   _gap_limits(prob, [values for _, values in runs.values()]))
+        self.lines = [self.ax_path.title] + [a for curve in self.curves.values() for a in curve]
+
+    def show_step(self, upto: int | None = None):
+        upto = self.steps if upto is None else int(upto)
+        n = upto + 1
+        for name, (points, values) in self.runs.items():
+            path, marker, loss = self.curves[name]
+            path.set_data(points[:n, 0], points[:n, 1])
+            reached = points[:n][~np.isnan(points[:n, 0])]
+            marker.set_data(reached[-1:, 0], reached[-1:, 1])
+            loss.set_data(np.arange(n), _gap(values[:n], self.problem))
+        self.ax_path.set_title(f"Optimizer race, step {upto}")
+
+
+def draw_explorer(data: dict, optimizer: str, momentum: float, fig=None,
+                  momentum_names: Mapping[str, str] = MOMENTUM_NAMES):
+    """Trajectory on the contours and loss curve for ``explorer_data``'s result
+    (a new pyplot figure unless ``fig`` is given). Returns the Figure."""
+    figure = ExplorerFigure(fig, momentum_names)
+    figure.show(data, optimizer, momentum)
+    return figure.fig
 
 
 def draw_race(runs: dict, problem: Problem, upto: int | None = None, fig=None):
-    """Trajectories and loss curves of ``race_data``'s result up to step ``upto``."""
-    fig = fig or plt.figure(figsize=(11, 4))
-    fig.clf()
-    ax_path, ax_loss = fig.subplots(1, 2)
-    _contours(ax_path, problem)
-    for i, (name, (points, values)) in enumerate(runs.items()):
-        n = len(values) if upto is None else upto + 1
-        color = f"C{i}"
-        ax_path.plot(points[:n, 0], points[:n, 1], "-", color=color, linewidth=1.2, label=name)
-        last = points[:n][~np.isnan(points[:n, 0])]
-        if len(last):
-            ax_path.plot(*last[-1], "o", color=color, markersize=5)
-        ax_loss.semilogy(np.arange(n), _gap(values[:n], problem), color=color, label=name)
-    steps = len(next(iter(runs.values()))[1]) - 1
-    ax_path.set_title(f"Optimizer race, step {steps if upto is None else upto}")
-    ax_path.legend(loc="lower right", fontsize=7)
-    ax_loss.set_xlim(0, steps)
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("$f(x) - f_{min}$ (log scale)")
-    ax_loss.set_title(problem.title)
-    fig.tight_layout()
-    return fig
+    """Trajectories and loss curves of ``race_data``'s result up to step ``upto``
+    (default: the last). Returns the Figure."""
+    figure = RaceFigure(fig)
+    figure.set_runs(runs, problem)
+    figure.show_step(upto)
+    return figure.fig
 
 
 # ---------------------------------------------------------------- widgets
 
 def lr_explorer(factories: Mapping[str, Factory], *, optimizer: str | None = None,
                 problem: str = "quadratic", log10_lr: float = -1.0, momentum: float = 0.9,
-                steps: int = 50):
-    """Learning-rate explorer: log-scale lr slider, momentum slider, optimizer and
-    problem choice; shows the trajectory on the contours and the loss curve,
-    redrawn when a slider is released. Headless: the static figure for the
-    given values."""
+                steps: int = 50, momentum_names: Mapping[str, str] = MOMENTUM_NAMES):
+    """Learning-rate explorer: log-scale lr slider, momentum slider (for the
+    optimizers in ``momentum_names``), optimizer and problem choice; shows the
+    trajectory on the contours and the loss curve, redrawn when a slider is
+    released. Headless: the static figure for the given values."""
     optimizer = optimizer or next(iter(factories))
 
     def draw_static():
         return draw_explorer(explorer_data(factories, optimizer, problem, log10_lr, momentum,
-                                           steps), optimizer, momentum)
+                                           steps), optimizer, momentum,
+                             momentum_names=momentum_names)
 
     return show(lambda: build_lr_explorer(factories, optimizer, problem, log10_lr, momentum,
-                                          steps), draw_static)
+                                          steps, momentum_names), draw_static)
 
 
-def build_lr_explorer(factories, optimizer, problem, log10_lr, momentum, steps):
-    """The ipywidgets box of :func:`lr_explorer` (not displayed)."""
+def build_lr_explorer(factories, optimizer, problem, log10_lr, momentum, steps,
+                      momentum_names: Mapping[str, str] = MOMENTUM_NAMES):
+    """The ipywidgets box of :func:`lr_explorer` (not displayed). The box has
+    ``controls`` (name -> widget) and ``redraw()`` (returns the data drawn)."""
     import ipywidgets as w
+    from matplotlib.figure import Figure
 
     controls = dict(
         optimizer=w.Dropdown(options=list(factories), value=optimizer, description="optimizer"),
@@ -190,26 +305,40 @@ def build_lr_explorer(factories, optimizer, problem, log10_lr, momentum, steps):
         steps=w.IntSlider(value=steps, min=5, max=500, step=5, description="steps",
                           continuous_update=False),
     )
-    out = w.Output()
+    figure = ExplorerFigure(Figure(figsize=FIGSIZE, dpi=LIVE_DPI), momentum_names)
+    live = LiveFigure(figure.fig, image_widget(figure.fig))
+    live.animate(figure.lines)
 
-    def redraw(optimizer, problem, log10_lr, momentum, steps):
-        from IPython.display import display
-        with out:
-            out.clear_output(wait=True)
-            fig = draw_explorer(explorer_data(factories, optimizer, problem, log10_lr, momentum,
-                                              steps), optimizer, momentum)
-            display(fig)
-            plt.close(fig)
+    def redraw(_change=None):
+        values = {name: control.value for name, control in controls.items()}
+        controls["momentum"].disabled = values["optimizer"] not in momentum_names
+        data = explorer_data(factories, **values)
+        figure.show(data, values["optimizer"], values["momentum"])
+        live.refresh(figure.layout)
+        return data
 
-    w.interactive_output(redraw, controls)
-    return w.VBox([w.HBox([controls["optimizer"], controls["problem"]]),
-                   w.HBox([controls["log10_lr"], controls["momentum"], controls["steps"]]), out])
+    # Draw every problem's background now (about a second), so that a problem
+    # change only redraws lines; a step change draws one again.
+    for name in PROBLEMS:
+        figure.show(explorer_data(factories, optimizer, name, log10_lr, momentum, steps),
+                    optimizer, momentum)
+        live.refresh(figure.layout)
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    box = w.VBox([w.HBox([controls["optimizer"], controls["problem"]]),
+                  w.HBox([controls["log10_lr"], controls["momentum"], controls["steps"]]),
+                  live.image])
+    box.controls, box.redraw = controls, redraw
+    return box
 
 
 def optimizer_race(factories: Mapping[str, Factory], lrs: Mapping[str, float], *,
                    problem: str = "rosenbrock", momentum: float = 0.9, steps: int = 200):
     """Optimizer race: every optimizer from one start, stepped with a play button
-    and a step slider; trajectories and loss-vs-step. Headless: the final step."""
+    (10 frames per second) and a step slider; trajectories and loss-vs-step.
+    Opens on the finished race (play restarts it from step 0). Headless: the
+    final step."""
     def draw_static():
         prob = get_problem(problem)
         return draw_race(race_data(factories, prob, lrs, momentum, steps), prob)
@@ -218,31 +347,76 @@ def optimizer_race(factories: Mapping[str, Factory], lrs: Mapping[str, float], *
                 draw_static)
 
 
-def build_optimizer_race(factories, lrs, problem, momentum, steps):
-    """The ipywidgets box of :func:`optimizer_race` (not displayed)."""
+def build_optimizer_race(factories, lrs, problem, momentum, steps, fps: float = 10.0):
+    """The ipywidgets box of :func:`optimizer_race` (not displayed). Every
+    problem's race and background are computed once, when the box is built
+    (a few seconds); a problem or step change then only draws lines. The play
+    button steps the slider from a thread of the kernel (:class:`Player`)."""
     import ipywidgets as w
+    from matplotlib.figure import Figure
 
-    state = {}
+    races = {name: race_data(factories, get_problem(name), lrs, momentum, steps)
+             for name in PROBLEMS}
     problem_box = w.Dropdown(options=list(PROBLEMS), value=problem, description="problem")
-    step = w.IntSlider(value=0, min=0, max=steps, description="step")
-    play = w.Play(value=0, min=0, max=steps, step=max(1, steps // 100), interval=100)
-    w.jslink((play, "value"), (step, "value"))
-    out = w.Output()
+    step = w.IntSlider(value=steps, min=0, max=steps, description="step")
+    play = w.ToggleButton(value=False, description="play", icon="play",
+                          tooltip="play the race from step 0 (click again to pause)")
+    figure = RaceFigure(Figure(figsize=FIGSIZE, dpi=LIVE_DPI))
+    live = LiveFigure(figure.fig, image_widget(figure.fig))
+    drawing = threading.Lock()  # the player's thread and the controls draw on one canvas
 
-    def recompute(change=None):
-        prob = get_problem(problem_box.value)
-        state.update(problem=prob, runs=race_data(factories, prob, lrs, momentum, steps))
+    def new_problem(_change=None):
+        with drawing:
+            name = problem_box.value
+            figure.set_runs(races[name], get_problem(name))
+            live.animate(figure.lines)  # the new lines (set_runs replaced them)
         redraw()
 
-    def redraw(change=None):
-        from IPython.display import display
-        with out:
-            out.clear_output(wait=True)
-            fig = draw_race(state["runs"], state["problem"], upto=step.value)
-            display(fig)
-            plt.close(fig)
+    def redraw(_change=None):
+        with drawing:
+            figure.show_step(step.value)
+            live.refresh(problem_box.value)
 
-    problem_box.observe(recompute, names="value")
+    for name in PROBLEMS:  # every background now, so that a problem change only draws lines
+        figure.set_runs(races[name], get_problem(name))
+        live.animate(figure.lines)
+        live.refresh(name)
+
+    problem_box.observe(new_problem, names="value")
     step.observe(redraw, names="value")
-    recompute()
-    return w.VBox([w.HBox([problem_box, play, step]), out])
+    Player(play, step, stride=max(1, steps // 100), fps=fps)
+    new_problem()
+    box = w.VBox([w.HBox([problem_box, play, step]), live.image])
+    box.controls, box.redraw = {"problem": problem_box, "step": step, "play": play}, redraw
+    return box
+
+
+class Player:
+    """A play button that moves a step slider ``fps`` times per second from a
+    thread of the kernel, until the end or until it is clicked again.
+
+    ipywidgets' own Play widget steps in the browser and sends each step to
+    the kernel only after the kernel answered the previous one: the round trip,
+    not the drawing, set its pace (about 5 frames per second on a loaded 2-core
+    machine). From the kernel, a frame costs only its drawing.
+    """
+
+    def __init__(self, button, slider, stride: int, fps: float):
+        self.button, self.slider, self.stride, self.period = button, slider, stride, 1.0 / fps
+        self.thread = None
+        button.observe(self._toggled, names="value")
+
+    def _toggled(self, change):
+        if change["new"] and (self.thread is None or not self.thread.is_alive()):
+            if self.slider.value >= self.slider.max:
+                self.slider.value = self.slider.min  # play the race again from the start
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        self.button.icon = "pause" if change["new"] else "play"
+
+    def _run(self):
+        while self.button.value and self.slider.value < self.slider.max:
+            started = time.perf_counter()
+            self.slider.value = min(self.slider.max, self.slider.value + self.stride)  # draws
+            time.sleep(max(0.0, self.period - (time.perf_counter() - started)))
+        self.button.value = False
