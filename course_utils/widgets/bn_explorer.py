@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import LiveFigure, image_widget, show
+from .init_explorer import symmetric_histogram
 
 NORMS = ("none", "batch norm", "layer norm")
 ACTIVATIONS = ("relu", "tanh")
@@ -118,20 +119,12 @@ def explorer_state(*, depth: int = 20, log10_std: float = -2.0, batch: int = 64,
             dead.append(float((h == 0).double().mean()))
             activations.append(h)
     layers = histogram_layers(depth)
-    histograms = [_histogram(activations[i].numpy(), bins) for i in layers]
+    histograms = [symmetric_histogram(activations[i].numpy(), bins) for i in layers]
     return {"depth": depth, "log10_std": float(log10_std), "std": std, "batch": batch, "norm": norm,
             "activation": activation, "width": width, "eps": eps,
             "pre_std": np.array(pre_std), "act_std": np.array(act_std), "dead": np.array(dead),
             "layers": layers, "histograms": histograms}
 
-
-def _histogram(values: np.ndarray, bins: int):
-    """Counts on [-reach, reach], reach = max |value| (1 if all values are 0)."""
-    finite = values[np.isfinite(values)]
-    reach = float(np.max(np.abs(finite))) if finite.size else 0.0
-    if not reach > 0:
-        reach = 1.0
-    return np.histogram(finite, bins=bins, range=(-reach, reach))
 
 
 def _positive(values) -> np.ndarray:

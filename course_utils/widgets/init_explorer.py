@@ -125,14 +125,16 @@ def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Ca
             f"layer_statistics_fn returned {act_std.shape[0]} activation stds, {grad_std.shape[0]} "
             f"gradient stds and {len(activations)} activations for {depth} layers")
     layers = histogram_layers(depth)
-    histograms = [_histogram(np.asarray(activations[i], dtype=np.float64), bins) for i in layers]
+    histograms = [symmetric_histogram(np.asarray(activations[i], dtype=np.float64), bins) for i in layers]
     return {"scheme": scheme, "log10_gain": float(log10_gain), "gain": gain, "depth": depth,
             "width": width, "activation": activation, "batch": batch,
             "weight_std": gain * base_std,
             "act_std": act_std, "grad_std": grad_std, "layers": layers, "histograms": histograms}
 
 
-def _histogram(values: np.ndarray, bins: int):
+def symmetric_histogram(values: np.ndarray, bins: int):
+    """Counts on [-reach, reach], reach = max |value| (1 if all values are 0):
+    the panels share one x axis per layer however small the values get."""
     finite = values[np.isfinite(values)]
     reach = float(np.max(np.abs(finite))) if finite.size else 0.0
     if not reach > 0:
