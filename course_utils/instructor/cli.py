@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grading_commands(commands) -> None:
-    """release, collect, autograde, feedback, export, summary, grade-written: see docs/grading.md."""
+    """release, collect, autograde, grade, feedback, export, summary, grade-written: see docs/grading.md."""
     def add(name: str, help_text: str):
         cmd = commands.add_parser(name, help=help_text)
         cmd.add_argument("assignment")
@@ -45,7 +44,15 @@ def _grading_commands(commands) -> None:
     collect.add_argument("source", type=Path)
     collect.add_argument("--force", action="store_true", help="replace existing submissions")
     autograde = add("autograde", "grade submissions, each isolated in a sandbox, in parallel")
-    autograde.add_argument("--jobs", type=int, default=os.cpu_count())
+    autograde.add_argument("--jobs", type=int, default=None,
+                           help="submissions at once (default: the number of CPUs; with "
+                                "--scheduler: twice the cluster's threads)")
+    autograde.add_argument("--scheduler", metavar="ADDRESS",
+                           help="run the sandboxes on a Dask cluster: tcp://HOST:8786, or local:N "
+                                "for N single-threaded worker processes here (docs/grading.md)")
+    autograde.add_argument("--force", action="store_true",
+                           help="regrade everyone (default: only those without a record of "
+                                "their current submission, e.g. after Ctrl-C)")
     autograde.add_argument("--student", action="append", help="only this student (repeatable)")
     autograde.add_argument("--cell-timeout", type=float, default=300)
     autograde.add_argument("--notebook-limit", type=float, default=1800,
@@ -54,6 +61,17 @@ def _grading_commands(commands) -> None:
                            help="GiB of memory for a whole sandbox (cgroup; tmpfs included)")
     autograde.add_argument("--inputs-secret", help="the inputs secret of an earlier run "
                            "(in its grading-record.json), to regrade it identically")
+    grade = add("grade", "grade one notebook (no course folder: the templates in solutions/) "
+                         "with the same sandbox and judges; print its scores and feedback")
+    grade.add_argument("notebook", type=Path)
+    grade.add_argument("--json", action="store_true", help="print the result as JSON")
+    grade.add_argument("--cell-timeout", type=float, default=300)
+    grade.add_argument("--notebook-limit", type=float, default=1800,
+                       help="seconds for a whole notebook")
+    grade.add_argument("--memory", type=float, default=4,
+                       help="GiB of memory for the sandbox (cgroup; tmpfs included)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the sandbox on a Dask cluster (tcp://HOST:8786)")
     add("feedback", "write feedback/<student>/<assignment>/*.html")
     export = add("export", "write the assignment's grades as CSV")
     export.add_argument("--csv", type=Path, default=Path("grades.csv"))

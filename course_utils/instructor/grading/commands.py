@@ -1,10 +1,12 @@
 """The `course` subcommands for grading (argparse namespaces in, exit code out)."""
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
 from ..course import RELEASE, SOLUTIONS, ScratchCourse, notebooks_of
+from .autograde import GradingIncomplete
 from .autograde import autograde as run_autograde
 from .gradebook import GradingError, WrittenScore, enter_written_scores, gradebook_grades
 from .safe_text import printable
@@ -35,10 +37,28 @@ def collect(args) -> int:
 
 def autograde(args) -> int:
     limits = Limits(args.cell_timeout, args.notebook_limit, memory=int(args.memory * 2**30))
-    results, log_path = run_autograde(args.course, args.assignment, jobs=args.jobs,
-                                      students=args.student, limits=limits,
-                                      inputs_secret=args.inputs_secret,
-                                      log=lambda line: print(printable(line)))
+    say = lambda line: print(printable(line))   # noqa: E731
+    executor = None
+    if getattr(args, "scheduler", None):
+        executor = _dask_executor(args.scheduler, args.jobs)
+        if executor is None:
+            return 2
+    # A whole-class run grades only what is missing (e.g. after Ctrl-C); naming
+    # students, giving an earlier run's secret or --force regrades.
+    skip = not (getattr(args, "force", False) or args.student or args.inputs_secret)
+    missing: list[str] = []
+    try:
+        results, log_path = run_autograde(args.course, args.assignment, jobs=args.jobs,
+                                          students=args.student, limits=limits,
+                                          inputs_secret=args.inputs_secret, log=say,
+                                          executor=executor, skip_graded=skip, progress=None)
+    except GradingIncomplete as incomplete:
+        results, log_path, missing = incomplete.records, incomplete.log_path, incomplete.missing
+    except KeyboardInterrupt:     # what was recorded, and what to do, is already said
+        return 130
+    finally:
+        if executor is not None:
+            executor.close()
     print(f"\n{'student':<24} {'score':>9} {'manual':>7}  what happened")
     for record in results:
         manual = sum(c["max_score"] for n in record["notebooks"] for c in n["scores"]
@@ -55,9 +75,62 @@ def autograde(args) -> int:
         parts += [f"cgroup {defences['cgroup']}"] if defences.get("cgroup") else []
         print(f"\nsandbox: {defences.get('isolation', 'none')} ({', '.join(parts)}); "
               f"limits: {', '.join(defences.get('limits', []))} (docs/grading.md)")
+        modes = sorted({n.get("defences", {}).get("isolation") for r in results for n in r["notebooks"]
+                        if n.get("defences")})
+        if len(modes) > 1:
+            print(f"WARNING: the sandboxes were not all alike ({'; '.join(map(str, modes))}): "
+                  "see each record's defences and worker")
+    if missing:
+        print(f"NOT graded (the executor lost them; nothing recorded): {len(missing)} "
+              f"submissions ({printable(', '.join(missing), 200)}); run again to grade them")
     print(f"log: {log_path}\nrecords: {args.course / 'autograded'}/<student>/{args.assignment}/"
           "grading-record.json; gradebook: gradebook.db")
-    return 0
+    return 1 if missing else 0
+
+
+def _dask_executor(scheduler: str, jobs: int | None):
+    """The Dask executor for ``--scheduler``, or None (and why) if it cannot start."""
+    try:
+        from .executors import DaskExecutor
+    except ImportError as error:
+        print(f"REFUSED: --scheduler needs dask and distributed ({error})")
+        return None
+    try:
+        executor = DaskExecutor(scheduler, jobs)
+    except (OSError, ValueError, TimeoutError) as error:
+        print(printable(f"REFUSED: cannot use the Dask scheduler {scheduler}: {error}"))
+        return None
+    print(executor.describe())
+    link = executor.dashboard_link
+    print(f"Dask dashboard: {link}" if link else "Dask dashboard: none (the scheduler runs without one)")
+    return executor
+
+
+def grade(args) -> int:
+    """One notebook, no course folder: scores and feedback on the terminal or as JSON."""
+    from .single import grade_one, render_text
+
+    path = args.notebook
+    if not path.is_file():
+        print(printable(f"REFUSED: no notebook file {path}"))
+        return 2
+    limits = Limits(args.cell_timeout, args.notebook_limit, memory=int(args.memory * 2**30))
+    executor = None
+    if getattr(args, "scheduler", None):
+        executor = _dask_executor(args.scheduler, 1)
+        if executor is None:
+            return 2
+    try:
+        report = grade_one(args.course, args.assignment, path, limits=limits,
+                           execute=executor.run if executor else None)
+    except FileNotFoundError as error:
+        print(printable(f"REFUSED: {error}"))
+        return 2
+    finally:
+        if executor is not None:
+            executor.close()
+    print(json.dumps(report, indent=1) if args.json else render_text(report))
+    return 1 if report["failure"] else 0
 
 
 def feedback(args) -> int:
