@@ -104,8 +104,7 @@ def empty_task() -> SandboxTask:
 
 def parent_costs(root: Path, student: str, secret: str, repeats: int = 3) -> dict:
     """Prepare, judge + score and save of one submission, in the parent."""
-    template = load_templates(root, A)[0]
-    ag.use_inputs_secret([template], secret)
+    template = load_templates(root, A, secret)[0]
     path = root / "submitted" / student / A / f"{A}.ipynb"
     checks = [c for cell in template.hidden.values() for c in cell.checks]
     prepared = prepare(path, template)
@@ -128,8 +127,7 @@ def notebook_times(secret: str) -> dict[str, float]:
         root = Path(tmp) / "course"
         ScratchCourse.create(root)
         for assignment in assignments():
-            template = load_templates(root, assignment)[0]
-            ag.use_inputs_secret([template], secret)
+            template = load_templates(root, assignment, secret)[0]
             path = Path(tmp) / f"{assignment}.ipynb"
             nbformat.write(answered(assignment), path)
             result, seconds = timed(ag.grade_file, path, template, LIMITS)

@@ -34,7 +34,7 @@ from .prepare import find_submitted_file, prepare
 from .sandbox import Limits
 from .score import CellScore, score
 from .template import Template, is_test, load_templates
-from .verdicts import inputs_files, result_files
+from .verdicts import result_files
 
 RECORD = "grading-record.json"
 
@@ -165,13 +165,6 @@ def students_of(course_root: Path, assignment: str) -> list[str]:
         if submitted.is_dir() else []
 
 
-def use_inputs_secret(templates: list[Template], inputs_secret: str) -> None:
-    """The checks' inputs of this run, drawn with ``inputs_secret``."""
-    for template in templates:
-        template.exchange = inputs_files([c for cell in template.hidden.values() for c in cell.checks],
-                                         inputs_secret)
-
-
 def submission_digest(folder: Path) -> str:
     """What was submitted: the notebooks in the student's folder, names and bytes."""
     digest = hashlib.sha256()
@@ -270,8 +263,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
     course_root = course_root.resolve()
     limits = limits or Limits()
     inputs_secret = inputs_secret or secrets.token_hex(16)
-    templates = load_templates(course_root, assignment)
-    use_inputs_secret(templates, inputs_secret)
+    templates = load_templates(course_root, assignment, inputs_secret)
     gradebook.register_assignment(course_root, templates)
     names = students or students_of(course_root, assignment)
     digests = {s: submission_digest(course_root / "submitted" / s / assignment) for s in names}

@@ -27,10 +27,6 @@ def _own_path(controller: str) -> str:
     raise LookupError(controller)
 
 
-def _write(path: Path, value: str) -> None:
-    path.write_text(value)
-
-
 @dataclass
 class Cgroup:
     version: int
@@ -51,15 +47,15 @@ class Cgroup:
             raise OSError("no cgroup v2 at /sys/fs/cgroup")
         parent = ROOT / _own_path("") / "course-grader"
         parent.mkdir(exist_ok=True)
-        _write(parent.parent / "cgroup.subtree_control", "+memory +pids")
-        _write(parent / "cgroup.subtree_control", "+memory +pids")
+        (parent.parent / "cgroup.subtree_control").write_text("+memory +pids")
+        (parent / "cgroup.subtree_control").write_text("+memory +pids")
         folder = parent / name
         folder.mkdir()
         group = cls(2, [folder])
         try:
-            _write(folder / "memory.max", str(memory))
-            _write(folder / "memory.swap.max", "0")
-            _write(folder / "pids.max", str(processes))
+            (folder / "memory.max").write_text(str(memory))
+            (folder / "memory.swap.max").write_text("0")
+            (folder / "pids.max").write_text(str(processes))
         except OSError:
             group.remove()
             raise
@@ -74,10 +70,10 @@ class Cgroup:
         try:
             pids_dir.mkdir()
             group.folders.append(pids_dir)
-            _write(memory_dir / "memory.limit_in_bytes", str(memory))
+            (memory_dir / "memory.limit_in_bytes").write_text(str(memory))
             if (memory_dir / "memory.memsw.limit_in_bytes").exists():   # no escape into swap
-                _write(memory_dir / "memory.memsw.limit_in_bytes", str(memory))
-            _write(pids_dir / "pids.max", str(processes))
+                (memory_dir / "memory.memsw.limit_in_bytes").write_text(str(memory))
+            (pids_dir / "pids.max").write_text(str(processes))
         except OSError:
             group.remove()
             raise

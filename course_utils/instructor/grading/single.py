@@ -15,7 +15,7 @@ import secrets
 from dataclasses import asdict
 from pathlib import Path
 
-from .autograde import NotebookResult, grade_file, run_here, use_inputs_secret
+from .autograde import NotebookResult, grade_file, run_here
 from .feedback import SHOWN_ERRORS, error_text, exercises, failed, not_attempted
 from .safe_text import printable
 from .sandbox import Limits
@@ -37,9 +37,8 @@ def pick_template(templates: list[Template], path: Path) -> tuple[Template, list
 def grade_one(course_root: Path, assignment: str, path: Path, *, limits: Limits | None = None,
               execute=None) -> dict:
     """Grade the notebook at ``path`` as ``assignment``'s; the report (plain data)."""
-    templates = load_templates(course_root, assignment)
+    templates = load_templates(course_root, assignment, secrets.token_hex(16))
     template, events = pick_template(templates, path)
-    use_inputs_secret([template], secrets.token_hex(16))
     result = grade_file(path, template, limits or Limits(), events, execute or run_here,
                         f"single/{template.name}")
     return report(result, template)

@@ -82,7 +82,9 @@ def load_stubs(course_root: Path) -> dict:
     return dict(config.get("ClearSolutions", {}))
 
 
-def load_templates(course_root: Path, assignment: str) -> list[Template]:
+def load_templates(course_root: Path, assignment: str, inputs_secret: str = "") -> list[Template]:
+    """The assignment's templates, with the checks' inputs drawn once, with
+    ``inputs_secret`` (a grading run's; none for a notebook's own run)."""
     folder = course_root / SOLUTIONS / assignment
     paths = sorted(folder.glob("*.ipynb"))
     if not paths:
@@ -109,7 +111,7 @@ def load_templates(course_root: Path, assignment: str) -> list[Template]:
         shared: dict = {"__name__": f"hidden_tests_of_{path.stem}"}   # hidden cells run in order
         checks = {grade_id: read_checks(text, grade_id, shared, student_names)
                   for grade_id, text in hidden_cells.items()}
-        exchange = {k: v for cell in checks.values() for k, v in inputs_files(cell.checks).items()}
+        exchange = {k: v for cell in checks.values() for k, v in inputs_files(cell.checks, inputs_secret).items()}
         templates.append(Template(assignment, path.stem, notebook, hidden,
                                   [cell.source for cell in released.cells], checks, exchange))
     return templates
