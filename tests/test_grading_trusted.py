@@ -9,11 +9,15 @@ grading/verdicts.py), for every notebook:
 - graded through `course autograde` (sandbox, probes only), each solution gets
   full marks and each untouched release zero.
 """
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
 from course_utils.instructor.cli import main as course
 from course_utils.instructor.course import RELEASE, REPO, ScratchCourse, assignments, notebooks_of
+from course_utils.instructor.grading.borrowed import borrowable
 from course_utils.instructor.grading.template import is_test, load_templates, nbgrader_meta, points
 from course_utils.verdict import decode, encode
 
@@ -64,29 +68,58 @@ def test_exchange_is_plain_data():
             encode({"out": bad})
 
 
+def borrowing_copy(notebook: Path, target: Path, templates) -> set[str]:
+    """The solution, except that each exercise a course helper implements is
+    answered by importing that helper; returns the test cells that must then
+    score 0 (borrowed.py)."""
+    template = next(t for t in templates if t.name == notebook.stem)
+    nb = nbformat.read(notebook, as_version=4)
+    borrowed = borrowable(template.answer_sources())
+    for cell in nb.cells:
+        shared = borrowed.get(nbgrader_meta(cell).get("grade_id"))
+        if shared:
+            cell.source = "\n".join(f"from {module} import {name}" for name, module in shared.items())
+    nbformat.write(nb, target)
+    return {test for test, exercise in template.exercise_of().items() if exercise in borrowed}
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_full_marks_and_blank_zero_in_the_sandbox(tmp_path, assignment):
     """Three realistic submissions per notebook, two sandboxes at a time: the
     trusted parent judges one (notebook 02's accuracy judge: large matmuls)
-    while it starts the next, which deadlocked with fork-based spawning."""
+    while it starts the next, which deadlocked with fork-based spawning. The
+    classmate copied the solution but answers each exercise that a course
+    helper implements (01's numerical_gradient) by importing it: those earn 0."""
     pytest.importorskip("nbclient")
     root = tmp_path / "course"
     ScratchCourse.create(root)
     inbox = tmp_path / "inbox"
+    templates = load_templates(REPO, assignment)
+    borrowed_tests = set()
     for student, folder in (("solution", REPO / "solutions"), ("classmate", REPO / "solutions"),
                             ("blank", REPO / RELEASE)):
         (inbox / student / assignment).mkdir(parents=True)
         for notebook in notebooks_of(REPO, folder.name, assignment):
-            (inbox / student / assignment / notebook.name).write_bytes(notebook.read_bytes())
+            target = inbox / student / assignment / notebook.name
+            if student == "classmate":
+                borrowed_tests |= borrowing_copy(notebook, target, templates)
+            else:
+                target.write_bytes(notebook.read_bytes())
     assert course(["collect", assignment, str(inbox), "--course", str(root)]) == 0
     assert course(["autograde", assignment, "--course", str(root), "--jobs", "2"]) == 0
     scores = {s: ScratchCourse(root).scores(assignment, s) for s in ("solution", "classmate", "blank")}
     for name, score in scores["solution"].items():
-        for student in ("solution", "classmate"):
-            score = scores[student][name]
-            assert score.auto_max > 0 and score.auto_score == score.auto_max, \
-                f"{name}: the solution ({student}) lost {score.failed_tests} in the sandbox"
+        assert score.auto_max > 0 and score.auto_score == score.auto_max, \
+            f"{name}: the solution lost {score.failed_tests} in the sandbox"
+        borrowed_here = {t for t in borrowed_tests if points_of(templates, name, t)}
+        assert set(scores["classmate"][name].failed_tests) == borrowed_here, \
+            f"{name}: an answer that imports a course helper must lose exactly its exercise's tests"
         assert scores["blank"][name].auto_score == 0
+
+
+def points_of(templates, notebook: str, grade_id: str) -> float:
+    template = next(t for t in templates if t.name == notebook)
+    return points(template.cells[template.by_grade_id()[grade_id]])
 
 
 HEADER = "import numpy as np\nfrom course_utils.verdict import hidden_check\n"

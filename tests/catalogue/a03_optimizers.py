@@ -314,6 +314,19 @@ BUGS = [
         for g in grads.values():
             g *= max_norm / norm
 """), CLIP_T),
+    Variant("AdaGrad with delta inside the square root (the listing has it outside)", "adagrad", adagrad("""
+        for k in params:
+            r = self.accumulator.setdefault(k, np.zeros_like(params[k]))
+            r += grads[k] ** 2
+            params[k] -= self.lr * grads[k] / np.sqrt(self.eps + r)
+"""), ADA_T),
+    Variant("RMSProp with delta outside the square root (torch / the notes; the listing has it inside)", "rmsprop", rmsprop("""
+        for k in params:
+            r = self.accumulator.setdefault(k, np.zeros_like(params[k]))
+            r *= self.rho
+            r += (1 - self.rho) * grads[k] ** 2
+            params[k] -= self.lr * grads[k] / (np.sqrt(r) + self.eps)
+"""), RMS_T),
 ]
 
 ALTERNATIVES = [
@@ -358,25 +371,12 @@ class SGD:
                 self.velocity[k] = np.zeros_like(params[k])
         return {k: params[k] + self.momentum * self.velocity[k] for k in params}
 """ + NESTEROV_STEP, NES_T),
-    Variant("AdaGrad with eps inside the square root", "adagrad", adagrad("""
-        for k in params:
-            r = self.accumulator.setdefault(k, np.zeros_like(params[k]))
-            r += grads[k] ** 2
-            params[k] -= self.lr * grads[k] / np.sqrt(self.eps + r)
-"""), ADA_T),
     Variant("AdaGrad in a dict comprehension style with float64 state", "adagrad", adagrad("""
         self.accumulator = {k: self.accumulator.get(k, 0.0) + np.asarray(g, dtype=np.float64) ** 2
                             for k, g in grads.items()}
         for k in params:
             params[k] -= (self.lr * grads[k] / (self.eps + np.sqrt(self.accumulator[k]))).astype(params[k].dtype)
 """), ADA_T),
-    Variant("RMSProp with eps outside the square root (torch / the notes)", "rmsprop", rmsprop("""
-        for k in params:
-            r = self.accumulator.setdefault(k, np.zeros_like(params[k]))
-            r *= self.rho
-            r += (1 - self.rho) * grads[k] ** 2
-            params[k] -= self.lr * grads[k] / (np.sqrt(r) + self.eps)
-"""), RMS_T),
     Variant("RMSProp with np.multiply(out=)", "rmsprop", rmsprop("""
         for k, g in grads.items():
             if k not in self.accumulator:

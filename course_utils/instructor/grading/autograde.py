@@ -131,7 +131,8 @@ def grade_file(path: Path | None, template: Template, limits: Limits, events: li
         events += ungraded_errors(result.notebook)
     if result.notebook is None and result.stderr_tail:
         events.append("sandbox stderr (end): " + result.stderr_tail[-300:])
-    return NotebookResult(template.name, score(result.notebook, template, stopped_at, result.files), events,
+    return NotebookResult(template.name, score(result.notebook, template, stopped_at, result.files, prepared.refused),
+                          events,
                           None if result.notebook is not None else "no executed notebook",
                           asdict(result.defences), round(time.perf_counter() - start, 1),
                           result.notebook, worker)

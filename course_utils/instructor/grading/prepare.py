@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from .borrowed import refused_answers
 from .template import Template, is_solution, nbgrader_meta
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
@@ -32,6 +33,7 @@ class Prepared:
     notebook: nbformat.NotebookNode | None     # None: nothing could be graded
     events: list[str] = field(default_factory=list)
     failure: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)   # answer grade_id -> why (borrowed.py)
 
 
 def find_submitted_file(folder: Path, template: Template, n_templates: int) -> tuple[Path | None, list[str]]:
@@ -242,7 +244,15 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
     notebook = nbformat.v4.new_notebook(metadata=copy.deepcopy(template.notebook.metadata))
     notebook.cells = cells
     _unique_ids(notebook, events, {str(c.get('id')) for c in template.cells})
-    return Prepared(notebook, events)
+    refused = refused_answers(_student_code(chosen, extras), template.answer_sources())
+    events += [f"answer refused: {why}" for why in refused.values()]
+    return Prepared(notebook, events, refused=refused)
+
+
+def _student_code(chosen: dict[int, object], extras: dict[int, list]) -> list[str]:
+    """The code the student wrote: their answer cells and the cells they added."""
+    cells = [*chosen.values(), *(c for added in extras.values() for c in added)]
+    return [_text(c.get("source", "")) for c in cells if c.get("cell_type") == "code"]
 
 
 def _stripped_events(grade_ids: list[str]) -> list[str]:

@@ -31,8 +31,10 @@ class CellScore:
 
 
 def score(executed, template: Template, stopped_at: int | None,
-          files: dict[str, bytes] | None = None) -> list[CellScore]:
-    """``files``: what the probes sent back from the sandbox."""
+          files: dict[str, bytes] | None = None, refused: dict[str, str] | None = None) -> list[CellScore]:
+    """``files``: what the probes sent back from the sandbox; ``refused``: answer
+    grade_id -> why its tests score 0 whatever they find (borrowed.py)."""
+    exercise_of = template.exercise_of() if refused else {}
     graded = {nbgrader_meta(c)["grade_id"]: c for c in template.cells if nbgrader_meta(c).get("grade")}
     found: dict[str, tuple[int, object]] = {}
     for index, cell in enumerate(executed.cells if executed is not None else []):
@@ -56,6 +58,8 @@ def score(executed, template: Template, stopped_at: int | None,
             returned = {**(files or {}), **template.exchange}
             failures = (judge(c, returned) for c in checks)
             errors += [("AssertionError", message) for message in failures if message]
+        if exercise_of.get(grade_id) in refused:
+            errors = [("RefusedAnswer", refused[exercise_of[grade_id]])]
         passed = ran and not errors
         scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),
                                 errors=errors, ran=ran, checks=len(checks)))

@@ -66,6 +66,21 @@ class Template:
         return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(self.cells)
                 if nbgrader_meta(c).get("grade_id")}
 
+    def answer_sources(self) -> dict[str, str]:
+        """Code answer cells as released (stubs): grade_id -> source."""
+        return {nbgrader_meta(c)["grade_id"]: c.source for c in self.cells
+                if is_solution(c) and c.cell_type == "code"}
+
+    def exercise_of(self) -> dict[str, str]:
+        """Test cell grade_id -> the code answer cell it follows (its exercise)."""
+        owner, owners = None, {}
+        for cell in self.cells:
+            if is_solution(cell) and cell.cell_type == "code":
+                owner = nbgrader_meta(cell)["grade_id"]
+            elif is_test(cell) and owner is not None:
+                owners[nbgrader_meta(cell)["grade_id"]] = owner
+        return owners
+
     def test_cells(self):
         return [c for c in self.cells if is_test(c)]
 
