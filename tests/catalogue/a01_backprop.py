@@ -570,10 +570,63 @@ RELU_FAMILY_ALTERNATIVES = [
            "    return np.where(x > 0, x, np.float32(alpha) * np.expm1(np.minimum(x, 0)))"),
 ]
 
+
+# ---------------------------------------------------------------- seed_gradient_errors
+SEED_TESTS = tests_of("seed_gradient_errors")
+
+
+def seed_errors(du_report="dh * (u < 0)", dW2_seed="dout.T @ u", u="x @ W1.T + b1", rel="relative_error",
+                order="[{rel}(du_report, du_right), {rel}(dW2_seed, dW2_right)]"):
+    return f"""
+def seed_gradient_errors(x, W1, b1, W2, dout):
+    u = {u}
+    h = np.maximum(u, 0.0)
+    dh = dout @ W2
+    du_right, du_report = dh * (u > 0), {du_report}
+    dW2_right, dW2_seed = dout.T @ h, {dW2_seed}
+    return np.array({order.format(rel=rel)})
+"""
+
+
+SEED_ERRORS_BUGS = [
+    Variant("seed errors: relative error divided by ||r|| only", "seed_gradient_errors",
+            seed_errors(rel="(lambda a, r: np.linalg.norm(a - r) / np.linalg.norm(r))"), SEED_TESTS,
+            must_fail=hidden("seed_gradient_errors")),
+    Variant("seed errors: the two numbers swapped", "seed_gradient_errors",
+            seed_errors(order="[{rel}(dW2_seed, dW2_right), {rel}(du_report, du_right)]"), SEED_TESTS,
+            must_fail=hidden("seed_gradient_errors")),
+    Variant("seed errors: pre-activation without the bias", "seed_gradient_errors",
+            seed_errors(u="x @ W1.T"), SEED_TESTS),
+    Variant("seed errors: the report's mask applied to dout @ W2 with the right sign (error 0)", "seed_gradient_errors",
+            seed_errors(du_report="dh * (u > 0)"), SEED_TESTS),
+    Variant("seed errors: seed dW2 with h of the report's inverted ReLU (min(u, 0))", "seed_gradient_errors",
+            seed_errors(dW2_seed="dout.T @ np.minimum(u, 0.0)"), SEED_TESTS),
+]
+SEED_ERRORS_ALTERNATIVES = [
+    Variant("seed errors with einsum and np.where", "seed_gradient_errors", """
+def seed_gradient_errors(x, W1, b1, W2, dout):
+    u = np.einsum("bd,md->bm", x, W1) + b1
+    h = np.where(u > 0, u, 0.0)
+    dh = np.einsum("bk,km->bm", dout, W2)
+    right, report = np.where(u > 0, dh, 0.0), np.where(u < 0, dh, 0.0)
+    rel = lambda a, r: np.sqrt(np.sum((a - r) ** 2)) / (np.sqrt(np.sum(a ** 2)) + np.sqrt(np.sum(r ** 2)))
+    return np.array([rel(report, right), rel(np.einsum("bk,bm->km", dout, u), np.einsum("bk,bm->km", dout, h))])
+""", SEED_TESTS),
+    Variant("seed errors computed in float64 from float32 inputs", "seed_gradient_errors", """
+def seed_gradient_errors(x, W1, b1, W2, dout):
+    x, W1, b1, W2, dout = (np.asarray(a, dtype=np.float64) for a in (x, W1, b1, W2, dout))
+    u = x @ W1.T + b1
+    h = np.maximum(u, 0.0)
+    dh = dout @ W2
+    return np.array([relative_error(dh * (u < 0), dh * (u > 0)), relative_error(dout.T @ u, dout.T @ h)])
+""", SEED_TESTS),
+]
+
 BUGS = (NUMERICAL_GRADIENT_BUGS + SOFTMAX_BUGS + CROSS_ENTROPY_BUGS + CROSS_ENTROPY_GRAD_BUGS
         + SOFTMAX_JACOBIAN_BUGS + SOFTMAX_CE_GRAD_BUGS + RELU_JACOBIAN_BUGS + RELU_BACKWARD_BUGS
-        + LINEAR_BACKWARD_BUGS + MSE_GRAD_BUGS + SIGMOID_TANH_BUGS + RELU_FAMILY_BUGS)
+        + LINEAR_BACKWARD_BUGS + MSE_GRAD_BUGS + SIGMOID_TANH_BUGS + RELU_FAMILY_BUGS + SEED_ERRORS_BUGS)
 ALTERNATIVES = (NUMERICAL_GRADIENT_ALTERNATIVES + SOFTMAX_ALTERNATIVES + CROSS_ENTROPY_ALTERNATIVES
                 + CROSS_ENTROPY_GRAD_ALTERNATIVES + SOFTMAX_JACOBIAN_ALTERNATIVES + SOFTMAX_CE_GRAD_ALTERNATIVES
                 + RELU_JACOBIAN_ALTERNATIVES + RELU_BACKWARD_ALTERNATIVES + LINEAR_BACKWARD_ALTERNATIVES
-                + MSE_GRAD_ALTERNATIVES + SIGMOID_TANH_ALTERNATIVES + RELU_FAMILY_ALTERNATIVES)
+                + MSE_GRAD_ALTERNATIVES + SIGMOID_TANH_ALTERNATIVES + RELU_FAMILY_ALTERNATIVES
+                + SEED_ERRORS_ALTERNATIVES)

@@ -377,3 +377,61 @@ ALTERNATIVES = [
     return tuple(np.std(a) for a in hs[1:]), tuple(np.std(a) for a in grads), tuple(hs[1:])
 """, LS),
 ]
+
+
+# ---------------------------------------------------------------- the seeds' formulas, measured
+NOTES_GLOROT = tests_of("notes_glorot_uniform")
+ESTIMATE = tests_of("lecture_gradient_estimate")
+NOTES_HEADER = "def notes_glorot_uniform(shape, rng):\n    fan_out, fan_in = shape\n"
+
+
+def estimate(delta_loop="for W in weights[:0:-1]:\n        delta = delta @ W", lecture="L", corrected="L - 1",
+             scale="dout.std() * x.std()", sigma="np.concatenate([W.ravel() for W in weights]).std()"):
+    return f"""
+def lecture_gradient_estimate(weights, x, dout):
+    delta = dout
+    {delta_loop}
+    measured = np.outer(delta, x).std()
+    n, L = weights[0].shape[1], len(weights)
+    sigma = {sigma}
+    scale = {scale}
+    return np.array([measured, scale * (np.sqrt(n) * sigma) ** ({lecture}), scale * (np.sqrt(n) * sigma) ** ({corrected})])
+"""
+
+
+BUGS += [
+    Variant("notes' Glorot: the right bound sqrt(6 / (m + n)) instead of the formula as printed", "notes_glorot_uniform",
+            NOTES_HEADER + "    bound = np.sqrt(6.0 / (fan_in + fan_out))\n    return rng.uniform(-bound, bound, size=shape)\n",
+            NOTES_GLOROT),
+    Variant("notes' Glorot: sqrt(6) / fan_in", "notes_glorot_uniform",
+            NOTES_HEADER + "    bound = np.sqrt(6.0) / fan_in\n    return rng.uniform(-bound, bound, size=shape)\n",
+            NOTES_GLOROT, must_fail=("notes_glorot_uniform_hidden",)),
+    Variant("notes' Glorot: drawn from np.random, not rng", "notes_glorot_uniform",
+            NOTES_HEADER + "    bound = np.sqrt(6.0) / (fan_in + fan_out)\n    return np.random.uniform(-bound, bound, size=shape)\n",
+            NOTES_GLOROT),
+    Variant("lecture estimate: delta_1 taken back through all L matrices (W_1 too)", "lecture_gradient_estimate",
+            estimate(delta_loop="for W in weights[::-1]:\n        delta = delta @ W"), ESTIMATE),
+    Variant("lecture estimate: the corrected estimate with L factors too", "lecture_gradient_estimate",
+            estimate(corrected="L"), ESTIMATE),
+    Variant("lecture estimate: the lecture's estimate with L - 1 factors", "lecture_gradient_estimate",
+            estimate(lecture="L - 1"), ESTIMATE, must_fail=("lecture_gradient_estimate_hidden",)),
+    Variant("lecture estimate: sigma is the weights' variance", "lecture_gradient_estimate",
+            estimate(sigma="np.concatenate([W.ravel() for W in weights]).var()"), ESTIMATE),
+    Variant("lecture estimate: the input's spread left out", "lecture_gradient_estimate",
+            estimate(scale="dout.std()"), ESTIMATE, must_fail=("lecture_gradient_estimate_hidden",)),
+]
+ALTERNATIVES += [
+    Variant("notes' Glorot: c * (2 U(0, 1) - 1)", "notes_glorot_uniform",
+            NOTES_HEADER + "    c = 6 ** 0.5 / (fan_in + fan_out)\n    return c * (2.0 * rng.random(shape) - 1.0)\n", NOTES_GLOROT),
+    Variant("lecture estimate with multi_dot and float64 casts", "lecture_gradient_estimate", """
+def lecture_gradient_estimate(weights, x, dout):
+    weights = [np.asarray(W, dtype=np.float64) for W in weights]
+    x, dout = np.asarray(x, dtype=np.float64), np.asarray(dout, dtype=np.float64)
+    back = np.linalg.multi_dot([dout[None, :]] + weights[:0:-1])[0] if len(weights) > 2 else dout @ weights[1]
+    grad = back[:, None] * x[None, :]
+    n, L = x.size, len(weights)
+    factor = np.sqrt(n) * np.std(np.stack(weights))
+    spread = np.std(dout) * np.std(x)
+    return np.array([grad.std(), spread * factor ** L, spread * factor ** (L - 1)])
+""", ESTIMATE),
+]
