@@ -15,7 +15,7 @@ import pytest
 from course_utils.instructor.cli import main as course
 from course_utils.instructor.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
 
-from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization
+from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization, a05_batch_norm
 
 # The shared catalogue's bugs, as the course's catalogue writes them: (cell, variant name).
 SHARED_BUGS = {
@@ -37,6 +37,11 @@ SHARED_BUGS = {
     "04_initialization": (a04_initialization, [
         ("kaiming_normal", "Kaiming with fan_out where fan_in is asked"),
         ("glorot_uniform", "Glorot with sqrt(6)/(m+n) instead of sqrt(6/(m+n))"),
+    ]),
+    "05_batch_norm": (a05_batch_norm, [
+        ("batchnorm_backward_compact", "compact: the thesis's eq. 1.3.19 (no terms through the mean and the variance)"),
+        ("batchnorm_module", "module: running statistics never updated"),
+        ("layer_norm_module", "layer norm normalizing over the batch (axis 0)"),
     ]),
 }
 # What a message in words contains: the quantity found against the one expected.
