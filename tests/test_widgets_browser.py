@@ -42,6 +42,7 @@ REPORT = Path(os.environ.get("WIDGET_REPORT", OUTPUT / "widget_times.json"))
 EXPLORERS = {  # notebook -> its explorers, in the order they appear
     "03_optimizers": ["lr_explorer", "optimizer_race"],
     "04_initialization": ["init_explorer"],
+    "05_batch_norm": ["bn_explorer"],
 }
 RUN_ALL_TIMEOUT_S = 300
 REDRAW_TIMEOUT_S = 60
