@@ -37,8 +37,9 @@ def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: 
     status = {"stopped_at": None, "reason": None, "events": []}
     deadline = time.monotonic() + notebook_limit
     client = NotebookClient(notebook, timeout=int(cell_timeout), kernel_name="python3",
-                            allow_errors=True, interrupt_on_timeout=True,
-                            record_timing=False, resources={"metadata": {"path": cwd}})
+                            allow_errors=True, interrupt_on_timeout=True, record_timing=False,
+                            # every output is in by then: no need to wait for a polite exit
+                            shutdown_kernel="immediate", resources={"metadata": {"path": cwd}})
     with client.setup_kernel(env=env):
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
