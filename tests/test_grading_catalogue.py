@@ -1,5 +1,6 @@
 """Hidden tests against the grading catalogue: every realistic bug loses the
-marks of its exercise, every valid alternative keeps them.
+marks of its exercise (and, where it says so, only those: its ``must_pass``
+cells still pass), every valid alternative keeps them.
 
 Each solution notebook runs once, in this process, in the grading profile;
 then each variant replaces its exercise's solution cell, that exercise's test
@@ -86,7 +87,7 @@ def run_variant(cells: NotebookCells, variant):
     assert variant.cell in cells.source, f"no solution cell {variant.cell}"
     assert cells.run(variant.cell, variant.source) is None, "the variant itself does not run"
     try:
-        return {test: cells.run(test) for test in variant.tests}
+        return {test: cells.run(test) for test in dict.fromkeys(variant.tests + variant.must_pass)}
     finally:
         assert cells.run(variant.cell) is None  # restore the solution
 
@@ -113,6 +114,8 @@ def test_bug_is_caught(executed, module_name, variant):
         if error is not None:  # the failure explains itself in words
             assert isinstance(error, AssertionError) and str(error).strip(), \
                 f"{test} failed without words: {error!r}"
+    charged_again = {t: repr(outcome[t]) for t in variant.must_pass if outcome[t] is not None}
+    assert not charged_again, f"'{variant.name}' is charged again by {charged_again}"
 
 
 @pytest.mark.parametrize("module_name, variant", variants("ALTERNATIVES"))

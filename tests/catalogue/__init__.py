@@ -14,6 +14,8 @@ class Variant:
     source: str               # the replacement code
     tests: tuple[str, ...]    # ids of the test cells that grade it
     must_fail: tuple[str, ...] = ()  # for bugs: test cells that must fail (default: any of tests)
+    # for bugs: cells run after ``tests`` that must still pass: a mistake is charged where it is made
+    must_pass: tuple[str, ...] = ()
 
 
 def tests_of(exercise: str) -> tuple[str, str]:

@@ -11,6 +11,12 @@ WD = tests_of("weight_decay")
 STEP = tests_of("train_step")
 # Retrain the notebook's `model` with the variant, then grade it on the test set.
 ACCURACY = ("strong_train", "accuracy_visible", "accuracy_hidden")
+# A mistake is charged where it is made: the later exercises judge with the grader's parts
+# (MLP with its modules, train_step with its MLP, softmax, cross-entropy and sgd_step), and the
+# accuracy test does not charge a model trained with parts that already fail on a small network.
+ACCURACY_HIDDEN = ("strong_train", "accuracy_hidden")
+AFTER_MODULES = ("mlp_hidden", "train_step_hidden", *ACCURACY_HIDDEN)
+AFTER_MLP = ("train_step_hidden", *ACCURACY_HIDDEN)
 
 
 def linear(init="rng.normal(0.0, init_std, size=(out_features, in_features))", bias="np.zeros(out_features)",
@@ -105,7 +111,12 @@ class DropoutModule:
 '''
 
 
-def mlp(build):
+MLP_BACKWARD = """        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout"""
+
+
+def mlp(build, backward=MLP_BACKWARD):
     return f'''
 class MLP:
     def __init__(self, n_inputs, n_hidden, n_classes, rng, init_std=1e-4, dropout=0.0):
@@ -117,9 +128,7 @@ class MLP:
         return x
 
     def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+{backward}
 
     @property
     def params(self):
@@ -197,6 +206,24 @@ BUGS = [
     Variant("linear: forward returns a list", "linear_module",
             linear(forward="(x @ self.params['weight'].T + self.params['bias']).tolist()"), LINEAR,
             must_fail=("linear_module_hidden",)),
+    Variant("linear: weights from np.random's global state (the rng given is ignored)", "linear_module",
+            linear(init="np.random.normal(0.0, init_std, size=(out_features, in_features))"), LINEAR,
+            must_fail=("linear_module_hidden",)),  # new check linear_module_init_from_rng; the old ones passed it
+    Variant("linear: a generator of its own with a fixed seed", "linear_module",
+            linear(init="np.random.default_rng(0).normal(0.0, init_std, size=(out_features, in_features))"), LINEAR,
+            must_fail=("linear_module_hidden",)),  # new check linear_module_init_from_rng
+    Variant("linear: draws from a copy of the generator (every layer the same weights)", "linear_module",
+            "import copy\n" + linear(init="copy.deepcopy(rng).normal(0.0, init_std, size=(out_features, in_features))"),
+            LINEAR, must_fail=("linear_module_hidden",)),  # new check linear_module_init_from_rng
+    Variant("linear: backward returns a buffer it keeps and refills", "linear_module", linear(
+        dx="if getattr(self, 'buffer', None) is None or self.buffer.shape != (len(dout), self.x.shape[1]):\n"
+           "            self.buffer = np.empty((len(dout), self.x.shape[1]), dtype=np.result_type(dout, self.x))\n"
+           "        return np.matmul(dout, self.params['weight'], out=self.buffer)"),
+            LINEAR, must_fail=("linear_module_hidden",)),  # new: dx changed by the caller, second backward
+    # ---- charged once: a mistake in a module costs that module's points only
+    Variant("charged once: linear dW of the summed loss, MLP, train_step and accuracy keep their points",
+            "linear_module", linear(dW="self.grads['weight'] = len(dout) * dout.T @ self.x"), LINEAR,
+            must_fail=("linear_module_hidden",), must_pass=AFTER_MODULES),
     # ---- relu
     Variant("relu: masks by the sign of the output gradient", "relu_module",
             relu(backward="return np.where(dout > 0, dout, 0.0)"), RELU),
@@ -205,6 +232,13 @@ BUGS = [
             must_fail=("relu_module_hidden",)),
     Variant("relu: backward returns the mask, not the masked gradient", "relu_module",
             relu(backward="return self.mask.astype(dout.dtype)"), RELU),
+    Variant("relu: backward multiplies its cached mask in place and returns it", "relu_module",
+            relu(forward="self.mask = (x > 0).astype(x.dtype)\n        return x * self.mask",
+                 backward="self.mask *= dout\n        return self.mask"),
+            RELU, must_fail=("relu_module_hidden",)),  # new: a second backward; the old checks passed it
+    Variant("charged once: relu masks by the sign of dout, MLP, train_step and accuracy keep their points",
+            "relu_module", relu(backward="return np.where(dout > 0, dout, 0.0)"), RELU,
+            must_fail=("relu_module_hidden",), must_pass=AFTER_MODULES),
     # ---- softmax
     Variant("softmax: no max subtraction", "softmax_module",
             softmax(forward="e = np.exp(x)\n        self.out = e / e.sum(axis=1, keepdims=True)"), SOFTMAX,
@@ -216,6 +250,12 @@ BUGS = [
     Variant("softmax: subtracts the max from its input in place", "softmax_module",
             softmax(forward="x -= x.max(axis=1, keepdims=True)\n        e = np.exp(x)\n        self.out = e / e.sum(axis=1, keepdims=True)"),
             SOFTMAX, must_fail=("softmax_module_hidden",)),
+    Variant("softmax: backward computed in place in the cached output", "softmax_module",
+            softmax(backward="s = self.out\n        s *= dout - np.sum(dout * s, axis=1, keepdims=True)\n        return s"),
+            SOFTMAX, must_fail=("softmax_module_hidden",)),  # new: a second backward; the old checks passed it
+    Variant("charged once: softmax backward with the Jacobian's diagonal only, train_step and accuracy keep "
+            "their points", "softmax_module", softmax(backward="return self.out * (1 - self.out) * dout"), SOFTMAX,
+            must_fail=("softmax_module_hidden",), must_pass=AFTER_MLP),
     # ---- cross-entropy
     Variant("cross-entropy: summed over the batch (factor B)", "cross_entropy_module",
             cross_entropy(forward="return float(-np.sum(np.log(probs[rows, targets])))",
@@ -227,6 +267,10 @@ BUGS = [
     Variant("cross-entropy: mean over all B*C entries", "cross_entropy_module",
             cross_entropy(forward="t = np.zeros_like(probs); t[rows, targets] = 1\n        return float(-np.mean(t * np.log(probs)))"),
             CE, must_fail=("cross_entropy_module_hidden",)),
+    Variant("charged once: cross-entropy gradient of the summed loss, train_step keeps its points",
+            "cross_entropy_module", cross_entropy(
+                backward="d = np.zeros_like(probs)\n        d[rows, targets] = -1.0 / probs[rows, targets]\n        return d"),
+            CE, must_fail=("cross_entropy_module_hidden",), must_pass=("train_step_hidden",)),
     # ---- dropout
     Variant("dropout: no rescaling (not inverted)", "dropout_module",
             dropout(forward="if not self.training:\n            self.scale = None\n            return x\n"
@@ -248,6 +292,29 @@ BUGS = [
                             "            self.mask = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n"
                             "        self.scale = self.mask\n        return x * self.scale"),
             DROPOUT, must_fail=("dropout_module_hidden",)),
+    Variant("dropout: mask from np.random's global state (self.rng ignored)", "dropout_module",
+            dropout(forward="if not self.training or self.p == 0:\n            self.scale = None\n            return x\n"
+                            "        self.scale = (np.random.random(x.shape) >= self.p) / (1.0 - self.p)\n        return x * self.scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",)),  # new check dropout_module_masks_from_rng
+    Variant("dropout: a new unseeded generator for every mask", "dropout_module",
+            dropout(forward="if not self.training or self.p == 0:\n            self.scale = None\n            return x\n"
+                            "        self.scale = (np.random.default_rng().random(x.shape) >= self.p) / (1.0 - self.p)\n"
+                            "        return x * self.scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",)),  # new check dropout_module_masks_from_rng
+    Variant("dropout: mask kept in a variable all modules share (several dropout layers)", "dropout_module",
+            dropout(forward="global _dropout_scale\n        if not self.training or self.p == 0:\n"
+                            "            _dropout_scale = None\n            return x\n"
+                            "        _dropout_scale = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n"
+                            "        return x * _dropout_scale",
+                    backward="return dout if _dropout_scale is None else dout * _dropout_scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",)),  # new check dropout_module_two_in_turn
+    Variant("dropout: backward multiplies into the cached mask and returns it", "dropout_module",
+            dropout(backward="if self.scale is None:\n            return dout\n"
+                             "        np.multiply(dout, self.scale, out=self.scale)\n        return self.scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",)),  # new: dx changed by the caller, second backward
+    Variant("charged once: dropout active in eval mode, MLP keeps its points", "dropout_module",
+            dropout(forward="self.scale = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n        return x * self.scale"),
+            DROPOUT, must_fail=("dropout_module_hidden",), must_pass=("mlp_hidden",)),
     # ---- MLP
     Variant("mlp: ReLU after the output layer too", "mlp",
             mlp(MLP_OK + "\n        self.layers.append(ReLUModule())"), MLP_TESTS, must_fail=("mlp_hidden",)),
@@ -262,6 +329,29 @@ BUGS = [
             if dropout > 0:
                 self.layers.append(DropoutModule(dropout, rng))
         self.layers.append(LinearModule(sizes[-1], n_classes, rng, init_std))"""), MLP_TESTS, must_fail=("mlp_hidden",)),
+    Variant("mlp: one DropoutModule instance after every ReLU", "mlp", mlp("""        self.layers = []
+        sizes = [n_inputs, *n_hidden]
+        drop = DropoutModule(dropout, rng) if dropout > 0 else None
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            self.layers += [LinearModule(fan_in, fan_out, rng, init_std), ReLUModule()]
+            if drop is not None:
+                self.layers.append(drop)
+        self.layers.append(LinearModule(sizes[-1], n_classes, rng, init_std))"""), MLP_TESTS,
+            must_fail=("mlp_hidden",)),  # new check mlp_dropout_train_backward_and_eval; the old ones passed it
+    Variant("mlp: backward skips the dropout modules", "mlp", mlp(MLP_OK, backward="""        for layer in reversed(self.layers):
+            if not isinstance(layer, DropoutModule):
+                dout = layer.backward(dout)
+        return dout"""), MLP_TESTS, must_fail=("mlp_hidden",)),  # new check mlp_dropout_train_backward_and_eval
+    Variant("mlp: a fresh generator with a fixed seed for every linear layer", "mlp",
+            mlp(MLP_OK.replace("LinearModule(fan_in, fan_out, rng, init_std)",
+                               "LinearModule(fan_in, fan_out, np.random.default_rng(0), init_std)")), MLP_TESTS,
+            must_fail=("mlp_hidden",)),  # new check mlp_weights_and_masks_from_rng
+    Variant("mlp: dropout modules get a new generator instead of rng", "mlp",
+            mlp(MLP_OK.replace("DropoutModule(dropout, rng)", "DropoutModule(dropout, np.random.default_rng())")),
+            MLP_TESTS, must_fail=("mlp_hidden",)),  # new check mlp_weights_and_masks_from_rng
+    Variant("charged once: ReLU after the output layer, train_step and accuracy keep their points", "mlp",
+            mlp(MLP_OK + "\n        self.layers.append(ReLUModule())"), MLP_TESTS, must_fail=("mlp_hidden",),
+            must_pass=AFTER_MLP),
     # ---- weight decay and SGD
     Variant("weight decay applied to biases too", "weight_decay",
             weight_decay(step="for name, p in params.items():\n        p -= lr * (grads[name] + weight_decay * p)"), WD),
@@ -282,13 +372,13 @@ BUGS = [
     Variant("train_step: returns the probabilities after the update", "train_step",
             train_step(STEP_OK.replace("return loss, probs", "return loss, softmax.forward(mlp.forward(x))")), STEP,
             must_fail=("train_step_hidden",)),
-    # ---- the accuracy test catches what breaks training
-    Variant("accuracy: gradient of the summed loss (x B)", "train_step",
-            train_step(STEP_OK.replace("mlp.backward(softmax", "mlp.backward(len(y) * softmax")), ACCURACY,
-            must_fail=("accuracy_hidden",)),
-    Variant("accuracy: update with the wrong sign", "weight_decay",
-            weight_decay(step="for name, p in params.items():\n        p += lr * grads[name]"), ACCURACY,
-            must_fail=("accuracy_hidden",)),
+    # ---- a mistake that breaks training is charged where it is made, not again by the accuracy test
+    Variant("charged once: train_step with the gradient of the summed loss (x B), accuracy keeps its points",
+            "train_step", train_step(STEP_OK.replace("mlp.backward(softmax", "mlp.backward(len(y) * softmax")),
+            STEP, must_fail=("train_step_hidden",), must_pass=ACCURACY_HIDDEN),
+    Variant("charged once: sgd_step with the wrong sign, train_step and accuracy keep their points", "weight_decay",
+            weight_decay(step="for name, p in params.items():\n        p += lr * grads[name]"), WD,
+            must_fail=("weight_decay_hidden",), must_pass=AFTER_MLP),
 ]
 
 ALTERNATIVES = [
