@@ -32,10 +32,32 @@ def assert_close(name: str, found, expected, *, rtol: float = 1e-6, atol: float 
     excess = np.abs(found - expected) - (atol + rtol * np.abs(expected))
     if np.any(excess > 0):
         worst = np.unravel_index(np.argmax(excess), expected.shape)
+        why = diagnose(found, expected, lambda a, b: np.allclose(a, b, rtol=max(rtol, 1e-9), atol=atol))
         raise AssertionError(
             f"{name} differs from the expected value in {int(np.sum(excess > 0))} of "
             f"{expected.size} entries; at index {tuple(int(i) for i in worst)} found "
-            f"{found[worst]}, expected {expected[worst]}.")
+            f"{found[worst]}, expected {expected[worst]}." + (f" {why}" if why else ""))
+
+
+def diagnose(found, expected, close) -> str:
+    """Name the common shapes of a wrong array, in words: all zeros, the wrong
+    sign, the transpose, or the right answer times a factor (a sum over the
+    batch where a mean is asked gives the batch size). ``close(a, b)`` says
+    when two arrays agree. Empty when none fits."""
+    found, expected = np.asarray(found, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if found.shape != expected.shape or not np.any(expected):
+        return ""
+    if not np.any(found):
+        return "It is all zeros."
+    if close(-found, expected):
+        return "It has the wrong sign."
+    if found.ndim == 2 and found.shape[0] == found.shape[1] and close(found.T, expected):
+        return "It equals the transpose of the expected value."
+    factor = float(np.sum(found * expected) / np.sum(expected * expected))
+    if np.isfinite(factor) and close(found, factor * expected):
+        return (f"It is the expected value times {factor:.4g} (a sum over the batch "
+                "instead of a mean gives a factor of the batch size).")
+    return ""
 
 
 def assert_equal(name: str, found, expected) -> None:

@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from .checks import diagnose
+
 CORRECT_BELOW = 1e-6  # relative error a correct float64 gradient stays under
 
 
@@ -113,19 +115,10 @@ def check_gradient(analytic, numeric, *, name: str = "gradient",
 
 
 def _diagnose(a: np.ndarray, n: np.ndarray, tol: float) -> str:
-    """Name the common shapes of a wrong gradient."""
-    if not np.any(a):
-        return "The analytic gradient is all zeros."
-    if relative_error(-a, n) < tol:
-        return "It has the wrong sign."
-    if a.ndim == 2 and a.shape[0] == a.shape[1] and relative_error(a.T, n) < tol:
-        return "It equals the transpose of the right answer."
-    nn = float(np.sum(n * n))
-    if nn > 0:
-        factor = float(np.sum(a * n)) / nn
-        if relative_error(a, factor * n) < tol:
-            return (f"It is the right answer times {factor:.4g} (a sum over the "
-                    "batch instead of a mean gives a factor of the batch size).")
+    """Name the common shapes of a wrong gradient (checks.diagnose), else where it differs most."""
+    why = diagnose(a, n, lambda x, y: relative_error(x, y) < tol)
+    if why:
+        return why.replace("expected value", "right answer")
     worst = np.unravel_index(np.argmax(np.abs(a - n)), a.shape)
     return (f"Largest difference at index {tuple(int(i) for i in worst)}: "
             f"analytic {a[worst]:.6g}, numerical {n[worst]:.6g}.")

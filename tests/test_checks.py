@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -28,3 +30,20 @@ def test_assert_equal_and_dtype():
     with pytest.raises(AssertionError, match="float64, expected an integer dtype"):
         assert_dtype_kind("counts", np.zeros(2), "integer")
     assert_equal("counts", np.array([[1, 2]]), [[1, 2]])
+
+
+@pytest.mark.parametrize("found, words", [
+    (-np.array([[1.0, 2.0], [3.0, 4.0]]), "wrong sign"),
+    (np.array([[1.0, 3.0], [2.0, 4.0]]), "transpose"),
+    (2.0 * np.array([[1.0, 2.0], [3.0, 4.0]]), "times 2 (a sum over the batch"),
+    (np.zeros((2, 2)), "all zeros"),
+])
+def test_assert_close_says_what_kind_of_wrong(found, words):
+    with pytest.raises(AssertionError, match=re.escape(words)):
+        assert_close("dW", found, np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_assert_close_says_nothing_more_for_an_unrelated_error():
+    with pytest.raises(AssertionError) as failure:
+        assert_close("dW", np.array([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert str(failure.value).endswith("found 5.0, expected 4.0.")
