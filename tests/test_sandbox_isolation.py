@@ -154,3 +154,19 @@ def test_starting_sandboxes_does_not_stall_a_judge_in_another_thread():
                          timeout=120, env=env)
     started, matmuls = map(int, run.stdout.split())
     assert started > 10 and matmuls > 10, run.stdout
+
+
+def test_a_flooding_cell_is_cut_while_it_runs(tmp_path):
+    """200 MiB printed by one cell (and fd 2, the stderr_flood case, the same
+    way through ipykernel): outputs are bounded as they arrive, not when the cell
+    ends, so a flood never fills the sandbox's memory (it did under load)."""
+    from course_utils.instructor.grading.limits import MAX_OUTPUT_CHARS, MAX_OUTPUTS_PER_CELL
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, sys\nfor i in range(200):\n    print('p' * 2**20, flush=True)\n"
+        "    os.write(2, b'e' * 2**20) if i % 2 else None\n"
+        "print('last line')")])
+    status = sandbox_exec.run(nb, cell_timeout=120, notebook_limit=150, cwd=str(tmp_path), env=dict(os.environ))
+    outputs = nb.cells[0].outputs
+    assert status["truncated_outputs"] > 0 and status["stopped_at"] is None
+    assert len(outputs) <= MAX_OUTPUTS_PER_CELL + 1
+    assert sum(len(o.get("text", "")) for o in outputs) <= (MAX_OUTPUTS_PER_CELL + 1) * (MAX_OUTPUT_CHARS + 100)

@@ -33,6 +33,17 @@ def limit_outputs(notebook) -> int:
     return cut
 
 
+def limit_arriving(outs: list, output, display_id=None) -> int:
+    """Bound a running cell's outputs as each one arrives (a cell that floods
+    stdout would otherwise hold everything in memory until it ends); returns
+    how many were cut. Errors are always kept: they decide the score."""
+    droppable = output.get("output_type") != "error" and display_id is None and outs and outs[-1] is output
+    if len(outs) > MAX_OUTPUTS_PER_CELL and droppable:   # (a display may be updated later: kept)
+        outs.pop()
+        return 1
+    return _limit_output(output)
+
+
 def _limit_output(output) -> int:
     cut = 0
     if "text" in output:

@@ -26,17 +26,29 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ...verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
 from .frames import pack, unpack
-from .limits import limit_outputs
+from .limits import limit_arriving, limit_outputs
 
 MAX_INPUT = 512 * 2**20
 MAX_FILE_BACK = 64 * 2**20 + 1        # a probe's result larger than this is not sent
 PR_SET_DUMPABLE = 4
 
 
+class BoundedClient(NotebookClient):
+    """Outputs are cut as they arrive, so a flood of prints or of writes to
+    fd 2 cannot fill the sandbox's memory before its cell ends."""
+    cut = 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None:
+            self.cut += limit_arriving(outs, out, display_id)
+        return out
+
+
 def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: dict) -> dict:
     status = {"stopped_at": None, "reason": None, "events": []}
     deadline = time.monotonic() + notebook_limit
-    client = NotebookClient(notebook, timeout=int(cell_timeout), kernel_name="python3",
+    client = BoundedClient(notebook, timeout=int(cell_timeout), kernel_name="python3",
                             allow_errors=True, interrupt_on_timeout=True, record_timing=False,
                             # every output is in by then: no need to wait for a polite exit
                             shutdown_kernel="immediate", resources={"metadata": {"path": cwd}})
@@ -64,6 +76,7 @@ def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: 
             if time.monotonic() - started >= client.timeout:
                 status["events"].append(f"cell {index} was interrupted after its time limit "
                                         f"({client.timeout} s)")
+    status["truncated_outputs"] = client.cut
     return status
 
 
@@ -118,7 +131,7 @@ def main() -> int:
     except Exception as error:  # the kernel could not start, or nbclient broke
         status = {"stopped_at": 0, "reason": f"execution failed: {type(error).__name__}: "
                   f"{str(error)[:500]}", "events": []}
-    status["truncated_outputs"] = limit_outputs(notebook)
+    status["truncated_outputs"] = status.get("truncated_outputs", 0) + limit_outputs(notebook)
     results = {"executed.ipynb": nbformat.writes(notebook).encode(),
                "status.json": json.dumps(status).encode()}
     for name in options["files_out"]:

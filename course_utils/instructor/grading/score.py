@@ -34,6 +34,7 @@ def score(executed, template: Template, stopped_at: int | None,
           files: dict[str, bytes] | None = None, refused: dict[str, str] | None = None) -> list[CellScore]:
     """``files``: what the probes sent back from the sandbox; ``refused``: answer
     grade_id -> why its tests score 0 whatever they find (borrowed.py)."""
+    refused = refused or {}
     exercise_of = template.exercise_of() if refused else {}
     graded = {nbgrader_meta(c)["grade_id"]: c for c in template.cells if nbgrader_meta(c).get("grade")}
     found: dict[str, tuple[int, object]] = {}
