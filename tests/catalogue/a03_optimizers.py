@@ -428,3 +428,150 @@ def step_decay(lr0, step, drop=0.5, every=10):
     return {k: g * coef for k, g in grads.items()}
 """), CLIP_T),
 ]
+
+# --- find the error: the seeds' EMA (notes, eq. 14) and Adam's second moment (thesis, eq. 1.1.30)
+EMA_T = tests_of("ema_seed")
+ADAM_SEED_T = tests_of("adam_seed")
+MOMENTUM_THEORY_T = tests_of("momentum_theory")
+
+
+def ema(row2="(beta * fed_back + (1 - beta) * q) / (1 - beta ** k)", row1="s / (1 - beta ** k)",
+        plain="beta * s + (1 - beta) * q", first_k="1"):
+    return f'''
+def ema_trajectories(values, beta):
+    out = np.zeros((3, len(values)))
+    s = fed_back = 0.0
+    for k, q in enumerate(values, start={first_k}):
+        s = {plain}
+        fed_back = {row2}
+        out[:, k - {first_k}] = s, {row1}, fed_back
+    return out
+'''
+
+
+def adam_seed(v1="beta2 * m_old + (1 - beta2) * g", correct_v="(1 - beta2 ** t)", row3_root="np.sqrt(v_hat[3] + eps)",
+              after=""):
+    return f'''
+def thesis_adam_steps(grads, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    T, n = grads.shape
+    out = np.zeros((4, T, n))
+    m = np.zeros(n)
+    v = np.zeros((4, n))
+    with np.errstate(invalid="ignore"):
+        for i, g in enumerate(grads):
+            t = i + 1
+            m_old = m
+            m = beta1 * m + (1 - beta1) * g
+            v = np.array([beta2 * v[0] + (1 - beta2) * g * g, {v1},
+                          beta2 * v[2] + (1 - beta2) * g, beta2 * v[3] + (1 - beta2) * g * g])
+            m_hat, v_hat = m / (1 - beta1 ** t), v / {correct_v}
+            out[0, i] = -lr * m_hat / (np.sqrt(v_hat[0]) + eps)
+            out[1, i] = -lr * m_hat / np.sqrt(v_hat[1] + eps)
+            out[2, i] = -lr * m_hat / np.sqrt(v_hat[2] + eps)
+            out[3, i] = -lr * m_hat / {row3_root}
+    {after}return out
+'''
+
+
+def momentum_theory(matrix="[[1.0 - lr * lam, beta], [-lr * lam, beta]]",
+                    lr="(2.0 / (np.sqrt(lambda_min) + np.sqrt(lambda_max))) ** 2",
+                    root="np.sqrt(lambda_max / lambda_min)", beta="rate ** 2",
+                    rate="(root_kappa - 1.0) / (root_kappa + 1.0)"):
+    return f'''
+def momentum_iteration_matrix(lr, beta, lam):
+    return np.array({matrix}, dtype=float)
+
+
+def momentum_optimal(lambda_min, lambda_max):
+    root_kappa = {root}
+    kappa = lambda_max / lambda_min
+    rate = {rate}
+    return float({lr}), float({beta}), float(rate)
+'''
+
+
+BUGS += [
+    Variant("ema: row 2 is the corrected average (the correction on a copy, not the notes' eq. 14)", "ema_seed",
+            ema(row2="s / (1 - beta ** k)"), EMA_T),
+    Variant("ema: k counted from 2 in the bias correction (off by one)", "ema_seed",
+            ema(row1="s / (1 - beta ** (k + 1))", row2="(beta * fed_back + (1 - beta) * q) / (1 - beta ** (k + 1))"),
+            EMA_T),
+    Variant("ema: beta and 1 - beta swapped", "ema_seed",
+            ema(plain="(1 - beta) * s + beta * q", row2="((1 - beta) * fed_back + beta * q) / (1 - beta ** k)"), EMA_T),
+    Variant("ema: the fed-back row divides by 1 - beta^k twice", "ema_seed",
+            ema(row2="(beta * fed_back + (1 - beta) * q) / (1 - beta ** k) ** 2"), EMA_T,
+            must_fail=("ema_seed_hidden",)),
+    Variant("thesis Adam: v from the new first moment m_{t+1} instead of m_t", "adam_seed",
+            adam_seed(v1="beta2 * m + (1 - beta2) * g"), ADAM_SEED_T),
+    Variant("thesis Adam: v not bias-corrected (only m)", "adam_seed", adam_seed(correct_v="1.0"), ADAM_SEED_T),
+    Variant("thesis Adam: row 3 with eps outside the root (= Adam)", "adam_seed",
+            adam_seed(row3_root="(np.sqrt(v_hat[3]) + eps)"), ADAM_SEED_T, must_fail=("adam_seed_hidden",)),
+    Variant("thesis Adam: nan replaced by 0", "adam_seed", adam_seed(after="out = np.nan_to_num(out)\n    "),
+            ADAM_SEED_T),
+    Variant("thesis Adam: abs() in row 1 to avoid its nan (sqrt(|v| + eps))", "adam_seed",
+            adam_seed(v1="np.abs(beta2 * m_old + (1 - beta2) * g)"), ADAM_SEED_T),
+    Variant("momentum matrix moves x by the old velocity (x += v before v is updated)", "momentum_theory",
+            momentum_theory(matrix="[[1.0, 1.0], [-lr * lam, beta]]"), MOMENTUM_THEORY_T),
+    Variant("momentum matrix in distill's form (z, w)", "momentum_theory",
+            momentum_theory(matrix="[[beta, lam], [-lr * beta, 1.0 - lr * lam]]"), MOMENTUM_THEORY_T),
+    Variant("momentum matrix transposed", "momentum_theory",
+            momentum_theory(matrix="[[1.0 - lr * lam, -lr * lam], [beta, beta]]"), MOMENTUM_THEORY_T),
+    Variant("momentum_optimal: beta not squared (beta = rate)", "momentum_theory",
+            momentum_theory(beta="rate"), MOMENTUM_THEORY_T, must_fail=("momentum_theory_hidden",)),
+    Variant("momentum_optimal: gradient descent's lr 2 / (l_min + l_max)", "momentum_theory",
+            momentum_theory(lr="2.0 / (lambda_min + lambda_max)"), MOMENTUM_THEORY_T),
+    Variant("momentum_optimal: gradient descent's rate (kappa - 1) / (kappa + 1)", "momentum_theory",
+            momentum_theory(rate="(kappa - 1.0) / (kappa + 1.0)", beta="((root_kappa - 1.0) / (root_kappa + 1.0)) ** 2"),
+            MOMENTUM_THEORY_T),
+    Variant("momentum_optimal: kappa inverted (l_min / l_max)", "momentum_theory",
+            momentum_theory(root="np.sqrt(lambda_min / lambda_max)"), MOMENTUM_THEORY_T),
+]
+
+ALTERNATIVES += [
+    Variant("ema vectorized with powers of beta, eq. 14 in a list", "ema_seed", '''
+def ema_trajectories(values, beta):
+    q = np.asarray(values, dtype=float)
+    T = len(q)
+    k = np.arange(1, T + 1)
+    weights = np.tril(beta ** (k[:, None] - k[None, :]) * (1 - beta))
+    s = weights @ q
+    fed, e = [], 0.0
+    for i in range(T):
+        e = (beta * e + (1 - beta) * q[i]) / (1 - beta ** (i + 1))
+        fed.append(e)
+    return np.vstack([s, s / (1 - beta ** k), np.array(fed)])
+''', EMA_T),
+    Variant("thesis Adam with one helper per reading and the root of a complex-free np.where", "adam_seed", '''
+def thesis_adam_steps(grads, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    grads = np.asarray(grads, dtype=float)
+
+    def rule(from_m, square, inside):
+        m = np.zeros(grads.shape[1]); v = np.zeros_like(m); steps = []
+        for t, g in enumerate(grads, start=1):
+            source = m if from_m else v
+            v = beta2 * source + (1 - beta2) * (g ** 2 if square else g)
+            m = beta1 * m + (1 - beta1) * g
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            with np.errstate(invalid="ignore"):
+                root = np.sqrt(v_hat + eps) if inside else np.sqrt(v_hat) + eps
+            steps.append(-lr * m_hat / root)
+        return np.array(steps)
+
+    return np.stack([rule(False, True, False), rule(True, False, True), rule(False, False, True),
+                     rule(False, True, True)])
+''', ADAM_SEED_T),
+    Variant("momentum matrix as a product (x += v after v = beta v - lr lam x); rate as sqrt(beta)",
+            "momentum_theory", '''
+def momentum_iteration_matrix(lr, beta, lam):
+    velocity = np.array([[1.0, 0.0], [-lr * lam, beta]])
+    position = np.array([[1.0, 1.0], [0.0, 1.0]])
+    return position @ velocity
+
+
+def momentum_optimal(lambda_min, lambda_max):
+    a, b = np.sqrt(lambda_min), np.sqrt(lambda_max)
+    lr = 4.0 / (a + b) ** 2
+    beta = ((b - a) / (b + a)) ** 2
+    return lr, beta, np.sqrt(beta)
+''', MOMENTUM_THEORY_T),
+]
