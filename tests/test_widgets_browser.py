@@ -43,6 +43,7 @@ EXPLORERS = {  # notebook -> its explorers, in the order they appear
     "03_optimizers": ["lr_explorer", "optimizer_race"],
     "04_initialization": ["init_explorer"],
     "05_batch_norm": ["bn_explorer"],
+    "07_regularization": ["reg_explorer"],
 }
 RUN_ALL_TIMEOUT_S = 300
 REDRAW_TIMEOUT_S = 60
