@@ -140,3 +140,33 @@ def image_widget(fig):
     width = int(round(fig.get_size_inches()[0] * fig.dpi))
     return w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{width}px",
                                                  height="auto"))
+
+
+def explorer_box(controls: dict, rows: Iterable[Iterable[str]], images: list,
+                 compute: Callable[[dict], object], show: Callable[[object], None]):
+    """The wiring every explorer shares: a change of any control computes the
+    state from all the controls' values (``compute``) and shows it (``show``),
+    with "computing…" meanwhile; an error (a student's function raising) is
+    printed under the controls instead of breaking the widget. ``rows``: the
+    controls' names, one sequence per row above the images."""
+    import ipywidgets as w
+
+    message = w.HTML()
+
+    def redraw(_change=None):
+        message.value = "<i>computing…</i>"
+        try:
+            state = compute({name: control.value for name, control in controls.items()})
+        except Exception as error:  # noqa: BLE001 (show the student's error, keep the widget)
+            message.value = f"<b>error:</b> {type(error).__name__}: {error}"
+            return None
+        show(state)
+        message.value = ""
+        return state
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    box = w.VBox([*(w.HBox([controls[name] for name in row]) for row in rows), message, *images])
+    box.controls, box.redraw = controls, redraw  # for tests and notebooks
+    return box

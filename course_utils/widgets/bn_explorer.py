@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LiveFigure, image_widget, show
+from . import LiveFigure, explorer_box, image_widget, show
 from .init_explorer import symmetric_histogram
 
 NORMS = ("none", "batch norm", "layer norm")
@@ -243,31 +243,16 @@ def build_widget(*, depth: int, log10_std: float, batch: int, norm: str, activat
         "norm": w.Dropdown(options=list(NORMS), value=norm, description="normalization", style=style),
         "activation": w.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation"),
     }
-    message = w.HTML()
     figure = BNFigure(Figure(figsize=FIGSIZE))
     live = LiveFigure(figure.fig, image_widget(figure.fig))
     live.animate(figure.animated)
     streams: dict = {}
 
-    def redraw(_change=None):
-        values = {name: control.value for name, control in controls.items()}
-        message.value = "<i>computing…</i>"
-        try:
-            state = explorer_state(width=width, seed=seed, streams=streams, **values)
-        except Exception as error:  # noqa: BLE001 (keep the widget, say what went wrong)
-            message.value = f"<b>error:</b> {type(error).__name__}: {error}"
-            return None
+    def draw(state):
         if figure.show(state):   # new limits or panels: the background must be drawn again
             live.invalidate()
         live.refresh()
-        message.value = ""
-        return state
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([controls["norm"], controls["activation"], controls["batch"]]),
-                  w.HBox([controls["log10_std"], controls["depth"]]),
-                  message, live.image])
-    box.controls, box.redraw = controls, redraw  # for tests and notebooks
-    return box
+    return explorer_box(controls, [["norm", "activation", "batch"], ["log10_std", "depth"]], [live.image],
+                        lambda values: explorer_state(width=width, seed=seed, streams=streams, **values),
+                        draw)

@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import LIVE_DPI, LiveFigure, image_widget, show
+from . import LIVE_DPI, LiveFigure, explorer_box, image_widget, show
 
 ACTIVATIONS = ("linear", "relu", "tanh")
 MAX_HISTOGRAMS = 5  # histogram panels, evenly spread over the layers
@@ -280,7 +280,6 @@ def build_widget(initializers: Mapping[str, Callable], layer_statistics_fn: Call
         "activation": w.Dropdown(options=list(ACTIVATIONS), value=activation,
                                  description="activation"),
     }
-    message = w.HTML()
     width, height = FIGSIZE
     top, bottom = (height * r / sum(HEIGHT_RATIOS) for r in HEIGHT_RATIOS)
     figure = InitFigure(Figure(figsize=(width, top), dpi=LIVE_DPI),
@@ -291,26 +290,14 @@ def build_widget(initializers: Mapping[str, Callable], layer_statistics_fn: Call
     stds.animate(figure.std_lines)
     streams: dict = {}  # weights drawn so far, per scheme and width
 
-    def redraw(_change=None):
-        values = {name: control.value for name, control in controls.items()}
-        message.value = "<i>computing…</i>"
-        try:
-            state = explorer_state(initializers, layer_statistics_fn, batch=batch, seed=seed,
-                                   streams=streams, **values)
-        except Exception as error:  # noqa: BLE001 (show the student's error, keep the widget)
-            message.value = f"<b>error:</b> {type(error).__name__}: {error}"
-            return None
+    def compute(values):
+        return explorer_state(initializers, layer_statistics_fn, batch=batch, seed=seed,
+                              streams=streams, **values)
+
+    def draw(state):
         figure.show(state)
         hists.refresh(figure.panels)  # the axes shown fix the background
         stds.refresh(figure.std_layout)
-        message.value = ""
-        return state
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([controls["scheme"], controls["activation"]]),
-                  w.HBox([controls["log10_gain"], controls["depth"], controls["width"]]),
-                  message, w.VBox([hists.image, stds.image])])
-    box.controls, box.redraw = controls, redraw  # for tests and notebooks
-    return box
+    return explorer_box(controls, [["scheme", "activation"], ["log10_gain", "depth", "width"]],
+                        [w.VBox([hists.image, stds.image])], compute, draw)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import LiveFigure, image_widget, show
+from . import LiveFigure, explorer_box, image_widget, show
 
 CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
 FIGSIZE = (11, 4.2)
@@ -358,28 +358,17 @@ def build_widget(grid: RegGrid, *, size, l2, dropout, augment):
                               value=bool(augment) if bool(augment) in grid.augments else grid.augments[0],
                               description="augmentation", style=style),
     }
-    message = w.HTML()
     figure = RegFigure(grid, Figure(figsize=FIGSIZE))
     live = LiveFigure(figure.fig, image_widget(figure.fig))
     live.animate(figure.animated)
 
-    def redraw(_change=None):
-        try:
-            state = grid_state(grid, size=controls["size"].value, l2=10.0 ** controls["log10_l2"].value,
-                               dropout=controls["dropout"].value, augment=controls["augment"].value)
-        except Exception as error:  # noqa: BLE001 (keep the widget, say what went wrong)
-            message.value = f"<b>error:</b> {type(error).__name__}: {error}"
-            return None
+    def compute(values):
+        return grid_state(grid, size=values["size"], l2=10.0 ** values["log10_l2"],
+                          dropout=values["dropout"], augment=values["augment"])
+
+    def draw(state):
         figure.show(state)
         live.refresh()
-        message.value = ""
-        return state
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([controls["size"], controls["augment"]]),
-                  w.HBox([controls["log10_l2"], controls["dropout"]]),
-                  message, live.image])
-    box.controls, box.redraw = controls, redraw  # for tests and notebooks
-    return box
+    return explorer_box(controls, [["size", "augment"], ["log10_l2", "dropout"]], [live.image],
+                        compute, draw)
