@@ -15,7 +15,7 @@ import pytest
 from course_utils.instructor.cli import main as course
 from course_utils.instructor.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
 
-from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization, a05_batch_norm, a07_regularization
+from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization, a05_batch_norm, a06_cnn, a07_regularization
 
 # The shared catalogue's bugs, as the course's catalogue writes them: (cell, variant name).
 SHARED_BUGS = {
@@ -42,6 +42,10 @@ SHARED_BUGS = {
         ("batchnorm_backward_compact", "compact: the thesis's eq. 1.3.19 (no terms through the mean and the variance)"),
         ("batchnorm_module", "module: running statistics never updated"),
         ("layer_norm_module", "layer norm normalizing over the batch (axis 0)"),
+    ]),
+    "06_cnn": (a06_cnn, [
+        ("conv2d_im2col", "im2col: kernel flipped (a true convolution)"),
+        ("conv2d_backward", "backward: db averaged instead of summed"),
     ]),
     "07_regularization": (a07_regularization, [
         ("adam_l2_step", "Adam + L2: the decay applied after Adam's normalization (AdamW)"),
