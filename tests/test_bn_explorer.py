@@ -1,6 +1,5 @@
 """The BN explorer's computation (torch's batch and layer norm, nothing of
 notebook 5's exercises), its figure and its widget."""
-import time
 
 import matplotlib
 import numpy as np
@@ -8,7 +7,10 @@ import pytest
 
 from course_utils.widgets import bn_explorer as bx
 
+from .widget_timing import redraw_times
+
 matplotlib.use("Agg")
+import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
 REDRAW_LIMIT_S = 0.3  # the course's limit for one control change
 
@@ -139,9 +141,4 @@ def _redraw_times():
     changes = [("log10_std", -1.0), ("norm", "layer norm"), ("batch", 64), ("depth", 30),
                ("activation", "tanh"), ("norm", "none"), ("log10_std", -3.5),
                ("batch", max(bx.BATCH_SIZES)), ("depth", bx.MAX_DEPTH), ("norm", "batch norm")]
-    times = []
-    for name, value in changes:
-        start = time.perf_counter()
-        box.controls[name].value = value     # observe -> redraw
-        times.append(time.perf_counter() - start)
-    return times
+    return redraw_times(box, changes)
