@@ -15,9 +15,7 @@ CPU started by the script, side by side (the figures behind course_utils/threads
     python benchmarks/mlp_throughput.py --threads [--repeats 3]
 """
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 import torch
 
 from course_utils.instructor.cells import NotebookCells
+from cpu_load import cpu_load  # benchmarks/cpu_load.py, beside this script
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/02_numpy_mlp/02_numpy_mlp.ipynb"
 DEFINITIONS = ["linear_module", "relu_module", "softmax_module", "cross_entropy_module", "dropout_module",
@@ -107,20 +106,6 @@ def run(dtype, n_batches, repeats):
         t_np.append(seconds(numpy_epoch))
         t_torch.append(seconds(torch_epoch))
     return np.median(t_np), np.median(t_torch), dtypes
-
-
-@contextlib.contextmanager
-def cpu_load(processes):
-    """Busy-looping processes on the machine while the block runs."""
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                for _ in range(processes)]
-    try:
-        time.sleep(1.0)  # let them get going
-        yield
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
 
 
 def thread_times(numpy_epoch, torch_epoch, counts, repeats):
