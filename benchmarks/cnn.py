@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from timed_cells import run_timed  # benchmarks/timed_cells.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "solutions" / "06_cnn" / "06_cnn.ipynb"
 EXPECTED_ERRORS = {"full": {"accuracy_hidden"}, "grading": set()}
@@ -80,34 +82,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.threshold_seeds:
         args.profile = "grading"
-    os.environ["COURSE_PROFILE"] = args.profile
-    os.environ["COURSE_WIDGETS"] = "off"
-    import matplotlib
-
-    matplotlib.use("Agg")
     import numpy as np
 
-    from course_utils.instructor.cells import NotebookCells
-
-    cells = NotebookCells(NOTEBOOK)
-    load_before = os.getloadavg()[0]
-    seconds, errors = {}, {}
-    start = time.perf_counter()
-    for cell in cells.order:
-        t = time.perf_counter()
-        error = cells.run(cell)
-        seconds[cell] = time.perf_counter() - t
-        if error is not None and cell not in EXPECTED_ERRORS[args.profile]:
-            errors[cell] = repr(error)
-        matplotlib.pyplot.close("all")
-    total = time.perf_counter() - start
+    cells, run = run_timed(NOTEBOOK, args.profile, EXPECTED_ERRORS[args.profile])
     if args.threshold_seeds:
         return threshold_seeds(cells, args.threshold_seeds)
     ns = cells.namespace
     main_run = ns["main_history"]
     out = {"profile": args.profile, "cpus": os.cpu_count(), "torch_threads": __import__("torch").get_num_threads(),
-           "load_before": load_before, "load_after": os.getloadavg()[0], "total_s": total, "errors": errors,
-           "slowest_cells": sorted(seconds.items(), key=lambda kv: -kv[1])[:8],
+           "load_before": run.load_before, "load_after": run.load_after, "total_s": run.total_s, "errors": run.errors,
+           "slowest_cells": run.slowest(),
            "main": {"channels": ns["CHANNELS"], "epochs": ns["EPOCHS"], "schedule": ns["MAIN_SCHEDULE"],
                     "seconds_per_epoch": main_run["seconds"], "train_s": float(np.sum(main_run["seconds"])),
                     "val_acc": main_run["val_acc"], "test_acc": test_accuracy(ns), "device": str(ns["DEVICE"])},
@@ -119,8 +103,8 @@ def main(argv: list[str]) -> int:
                        "epochs": ns["COMPARE_EPOCHS"], "seeds": ns["SEEDS"]}}
 
     m = out["main"]
-    print(f"{args.profile} profile: {total:.1f} s for the notebook ({out['cpus']} CPUs, {out['torch_threads']} torch "
-          f"thread(s), load {load_before:.1f} before, {out['load_after']:.1f} after); errors: {errors or 'none'}")
+    print(f"{args.profile} profile: {run.total_s:.1f} s for the notebook ({out['cpus']} CPUs, {out['torch_threads']} "
+          f"torch thread(s), load {run.load_before:.1f} before, {run.load_after:.1f} after); errors: {run.errors or 'none'}")
     print("slowest cells: " + ", ".join(f"{c} {s:.1f} s" for c, s in out["slowest_cells"]))
     print(f"main run: make_vgg({m['channels']}) + BN, {m['epochs']} epochs, {m['schedule']}, on {m['device']}: "
           f"{m['train_s']:.0f} s ({np.mean(m['seconds_per_epoch']):.1f} s / epoch); validation accuracy per epoch "
@@ -138,7 +122,7 @@ def main(argv: list[str]) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(out, indent=1, default=float))
     print(f"wrote {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
-    return 1 if errors else 0
+    return 1 if run.errors else 0
 
 
 if __name__ == "__main__":

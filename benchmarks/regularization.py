@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from timed_cells import run_timed  # benchmarks/timed_cells.py, beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "solutions" / "07_regularization" / "07_regularization.ipynb"
 
@@ -47,31 +49,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile", choices=["grading", "full"], default="grading")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    os.environ["COURSE_PROFILE"] = args.profile
-    os.environ["COURSE_WIDGETS"] = "off"
-    import matplotlib
-
-    matplotlib.use("Agg")
     import numpy as np
 
-    from course_utils.instructor.cells import NotebookCells
-
-    cells = NotebookCells(NOTEBOOK)
-    load_before = os.getloadavg()[0]
-    seconds, errors = {}, {}
-    start = time.perf_counter()
-    for cell in cells.order:
-        t = time.perf_counter()
-        error = cells.run(cell)
-        seconds[cell] = time.perf_counter() - t
-        if error is not None:
-            errors[cell] = repr(error)
-        matplotlib.pyplot.close("all")
-    total = time.perf_counter() - start
+    cells, run = run_timed(NOTEBOOK, args.profile)
     ns = cells.namespace
-    out = {"profile": args.profile, "cpus": os.cpu_count(), "load_before": load_before,
-           "load_after": os.getloadavg()[0], "total_s": total, "errors": errors,
-           "slowest_cells": sorted(seconds.items(), key=lambda kv: -kv[1])[:8]}
+    out = {"profile": args.profile, "cpus": os.cpu_count(), "load_before": run.load_before,
+           "load_after": run.load_after, "total_s": run.total_s, "errors": run.errors,
+           "slowest_cells": run.slowest()}
     out["regularization_table"] = ns["reg_table"]
     out["valley"] = {f"{m}_{b}": {"mean_regret": float(np.mean(v)),
                                   "random_better_share": float(np.mean(np.array(ns["valley_best"]["random", b])
@@ -86,8 +70,8 @@ def main(argv: list[str]) -> int:
     times = redraw_times(ns["reg_grid"])
     out["explorer_redraw_s"] = {"median": float(np.median(times)), "max": float(max(times)), "all": times}
 
-    print(f"{args.profile} profile: {total:.1f} s for the notebook ({os.cpu_count()} CPUs, load "
-          f"{load_before:.1f} before, {out['load_after']:.1f} after); errors: {errors or 'none'}")
+    print(f"{args.profile} profile: {run.total_s:.1f} s for the notebook ({os.cpu_count()} CPUs, load "
+          f"{run.load_before:.1f} before, {run.load_after:.1f} after); errors: {run.errors or 'none'}")
     print("slowest cells: " + ", ".join(f"{c} {s:.1f} s" for c, s in out["slowest_cells"]))
     print("regularization table (validation accuracy, %):")
     for name, row in ns["reg_table"].items():
@@ -106,7 +90,7 @@ def main(argv: list[str]) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(out, indent=1, default=float))
     print(f"wrote {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
-    return 1 if errors else 0
+    return 1 if run.errors else 0
 
 
 if __name__ == "__main__":
