@@ -234,7 +234,9 @@ def test_a_submission_that_keeps_killing_workers_is_recorded_as_failed(cluster, 
 
 
 def test_interrupted_then_run_again_grades_each_submission_once(cluster, tmp_path, capsys):
-    students = {"c1": "correct", "c2": "correct", "p1": "partial", "b1": "blank"}
+    # Eight, so that the run cannot end between the first record and the Ctrl-C (with four it once did).
+    students = {"c1": "correct", "c2": "correct", "c3": "correct", "c4": "correct",
+                "p1": "partial", "p2": "partial", "b1": "blank", "b2": "blank"}
     root = make_course(tmp_path / "course", students)
     cluster.wait_for_workers()
     command = ["autograde", A, "--course", str(root), "--scheduler", cluster.address,
