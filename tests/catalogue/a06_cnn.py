@@ -97,6 +97,29 @@ def conv2d_backward(dout, x, w, b, stride, padding):
 '''
 
 
+def layer_table(conv_params="out * (channels * kernel * kernel + 1)", pool_padding="0"):
+    return f'''
+def layer_table(input_shape, layers):
+    channels, height, width = input_shape
+    rows = []
+    for layer in layers:
+        if layer[0] == "conv":
+            _, out, kernel, stride, padding = layer
+            params = {conv_params}
+            channels, height, width = out, conv_output_size(height, kernel, stride, padding), conv_output_size(width, kernel, stride, padding)
+        elif layer[0] == "pool":
+            params = 0
+            height, width = conv_output_size(height, layer[1], layer[2], {pool_padding}), conv_output_size(width, layer[1], layer[2], {pool_padding})
+        elif layer[0] == "flatten":
+            params, channels, height, width = 0, channels * height * width, 1, 1
+        else:
+            params = (channels + 1) * layer[1]
+            channels = layer[1]
+        rows.append((channels, height, width, params))
+    return np.array(rows)
+'''
+
+
 POOL_FORWARD = '''
 def max_pool2d_forward(x, kernel, stride):
     B, C, H, W = x.shape
@@ -187,46 +210,10 @@ BUGS = [
             output_size("(size + 2 * padding - kernel) // stride + 1"), SIZE),
     Variant("output size with the padding counted once", "conv_output_size",
             output_size("(size + padding - dilation * (kernel - 1) - 1) // stride + 1"), SIZE),
-    Variant("layer table: conv parameters without the biases", "layer_table", '''
-def layer_table(input_shape, layers):
-    channels, height, width = input_shape
-    rows = []
-    for layer in layers:
-        if layer[0] == "conv":
-            _, out, kernel, stride, padding = layer
-            params = out * channels * kernel * kernel
-            channels, height, width = out, conv_output_size(height, kernel, stride, padding), conv_output_size(width, kernel, stride, padding)
-        elif layer[0] == "pool":
-            params = 0
-            height, width = conv_output_size(height, layer[1], layer[2], 0), conv_output_size(width, layer[1], layer[2], 0)
-        elif layer[0] == "flatten":
-            params, channels, height, width = 0, channels * height * width, 1, 1
-        else:
-            params = (channels + 1) * layer[1]
-            channels = layer[1]
-        rows.append((channels, height, width, params))
-    return np.array(rows)
-''', TABLE),
-    Variant("layer table: pooling with padding 1 like the convolutions", "layer_table", '''
-def layer_table(input_shape, layers):
-    channels, height, width = input_shape
-    rows = []
-    for layer in layers:
-        if layer[0] == "conv":
-            _, out, kernel, stride, padding = layer
-            params = out * (channels * kernel * kernel + 1)
-            channels, height, width = out, conv_output_size(height, kernel, stride, padding), conv_output_size(width, kernel, stride, padding)
-        elif layer[0] == "pool":
-            params = 0
-            height, width = conv_output_size(height, layer[1], layer[2], 1), conv_output_size(width, layer[1], layer[2], 1)
-        elif layer[0] == "flatten":
-            params, channels, height, width = 0, channels * height * width, 1, 1
-        else:
-            params = (channels + 1) * layer[1]
-            channels = layer[1]
-        rows.append((channels, height, width, params))
-    return np.array(rows)
-''', TABLE),
+    Variant("layer table: conv parameters without the biases", "layer_table",
+            layer_table(conv_params="out * channels * kernel * kernel"), TABLE),
+    Variant("layer table: pooling with padding 1 like the convolutions", "layer_table",
+            layer_table(pool_padding="1"), TABLE),
 
     # --- forward
     Variant("naive: padding applied to one side only", "conv2d_naive",
