@@ -210,6 +210,22 @@ def successive_halving(evaluate, configs, min_epochs=1, eta=2):
 '''
 
 
+def nested_adam_helper(name):
+    # An Adam update with its moments in nested dicts, as a cell-local helper called `name`.
+    return f'''
+def {name}(params, grads, state, lr, beta1, beta2, eps):
+    state["t"] = state.get("t", 0) + 1
+    moments = state.setdefault("moments", {{}})
+    for k, g in grads.items():
+        m, v = moments.get(k, (0.0, 0.0))
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g ** 2
+        moments[k] = (m, v)
+        m_hat, v_hat = m / (1 - beta1 ** state["t"]), v / (1 - beta2 ** state["t"])
+        np.subtract(params[k], lr * m_hat / (np.sqrt(v_hat) + eps), out=params[k], casting="unsafe")
+'''
+
+
 BUGS = [
     # ---- the MAP weight decay
     Variant("MAP lambda = sigma^2 / tau^2 (the thesis's eq. 1.1.16)", "map_weight_decay",
@@ -333,35 +349,13 @@ def random_flip(x, rng, p=0.5):
 ALTERNATIVES = [
     Variant("MAP lambda as (sigma / tau)^2 / (2 n)", "map_weight_decay",
             map_weight_decay("(sigma / tau) ** 2 / (2 * n)"), MAP),
-    Variant("Adam + L2 through a shared helper, moments in nested dicts", "adam_l2_step", '''
-def _adam_update(params, grads, state, lr, beta1, beta2, eps):
-    state["t"] = state.get("t", 0) + 1
-    moments = state.setdefault("moments", {})
-    for k, g in grads.items():
-        m, v = moments.get(k, (0.0, 0.0))
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g ** 2
-        moments[k] = (m, v)
-        m_hat, v_hat = m / (1 - beta1 ** state["t"]), v / (1 - beta2 ** state["t"])
-        np.subtract(params[k], lr * m_hat / (np.sqrt(v_hat) + eps), out=params[k], casting="unsafe")
-
+    Variant("Adam + L2 through a shared helper, moments in nested dicts", "adam_l2_step", nested_adam_helper('_adam_update') + '''
 
 def adam_l2_step(params, grads, state, lr, weight_decay, beta1=0.9, beta2=0.999, eps=1e-8):
     total = {k: g if k.endswith("bias") else g + weight_decay * params[k] for k, g in grads.items()}
     _adam_update(params, total, state, lr, beta1, beta2, eps)
 ''', ADAM),
-    Variant("AdamW with params[k] -= lr * wd * params[k] and a helper of its own", "adamw_step", '''
-def _adamw_update(params, grads, state, lr, beta1, beta2, eps):
-    state["t"] = state.get("t", 0) + 1
-    moments = state.setdefault("moments", {})
-    for k, g in grads.items():
-        m, v = moments.get(k, (0.0, 0.0))
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g ** 2
-        moments[k] = (m, v)
-        m_hat, v_hat = m / (1 - beta1 ** state["t"]), v / (1 - beta2 ** state["t"])
-        np.subtract(params[k], lr * m_hat / (np.sqrt(v_hat) + eps), out=params[k], casting="unsafe")
-
+    Variant("AdamW with params[k] -= lr * wd * params[k] and a helper of its own", "adamw_step", nested_adam_helper('_adamw_update') + '''
 
 def adamw_step(params, grads, state, lr, weight_decay, beta1=0.9, beta2=0.999, eps=1e-8):
     for k in params:
