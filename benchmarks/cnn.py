@@ -22,13 +22,12 @@ the grading profile's); that one error is expected and not counted.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from timed_cells import run_timed  # benchmarks/timed_cells.py, beside this script
+from timed_cells import run_timed, write_results  # benchmarks/timed_cells.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "solutions" / "06_cnn" / "06_cnn.ipynb"
@@ -118,10 +117,7 @@ def main(argv: list[str]) -> int:
     print(f"batch norm vs none (make_vgg({c['channels']}), {c['images']} images, {c['epochs']} epoch(s), seeds {c['seeds']}):")
     for name, accs in out["bn_comparison"].items():
         print(f"  {name:>14}: {np.mean(accs):.1f} % ± {np.std(accs, ddof=1):.1f} ({', '.join(f'{a:.1f}' for a in accs)})")
-    target = args.json or REPO / "benchmarks" / "results" / f"cnn_{args.profile}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(out, indent=1, default=float))
-    print(f"wrote {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
+    write_results(out, args.json or REPO / "benchmarks" / "results" / f"cnn_{args.profile}.json")
     return 1 if run.errors else 0
 
 

@@ -16,7 +16,6 @@ CPU started by the script, side by side (the figures behind course_utils/threads
 """
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 

@@ -13,13 +13,12 @@ another process on the cores slows everything down.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from timed_cells import run_timed  # benchmarks/timed_cells.py, beside this script
+from timed_cells import run_timed, write_results  # benchmarks/timed_cells.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "solutions" / "07_regularization" / "07_regularization.ipynb"
@@ -86,10 +85,7 @@ def main(argv: list[str]) -> int:
               f"{np.round(errors_, 1)} %, mean {np.mean(errors_):.1f}%")
     print(f"explorer redraw (one torch thread): median {1e3 * out['explorer_redraw_s']['median']:.0f} ms, "
           f"max {1e3 * out['explorer_redraw_s']['max']:.0f} ms over {len(times)} control changes")
-    target = args.json or REPO / "benchmarks" / "results" / f"regularization_{args.profile}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(out, indent=1, default=float))
-    print(f"wrote {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
+    write_results(out, args.json or REPO / "benchmarks" / "results" / f"regularization_{args.profile}.json")
     return 1 if run.errors else 0
 
 

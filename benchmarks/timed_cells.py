@@ -3,6 +3,7 @@ cell in this process, in one profile (widgets off, Agg figures), timing every
 cell and collecting the errors the cells raise."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -46,3 +47,11 @@ def run_timed(notebook: Path, profile: str, expected_errors: set[str] = frozense
     run.total_s = time.perf_counter() - start
     run.load_after = os.getloadavg()[0]
     return cells, run
+
+
+def write_results(out: dict, target: Path) -> None:
+    """Write a benchmark's figures as JSON and say where."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(out, indent=1, default=float))
+    repo = Path(__file__).resolve().parents[1]
+    print(f"wrote {target.relative_to(repo) if target.is_relative_to(repo) else target}")
