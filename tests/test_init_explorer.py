@@ -204,3 +204,31 @@ def test_tiny_activations_need_no_offset_text():
     assert all(ax.xaxis.get_offset_text().get_text() == "" for ax in histograms)
     assert histograms[-1].get_title() == f"layer 50: std {s['act_std'][-1]:.2g}"
     matplotlib.pyplot.close(fig)
+
+
+def test_a_gain_change_reuses_the_scaled_buffers_and_kept_weights_stay_intact():
+    """The gain's copies are kept in buffers (fresh 100 MB per change cost up
+    to 0.7 s); a statistics function that writes into its weights must raise,
+    not corrupt them."""
+    stream = ie.WeightStream(INITIALIZERS["glorot uniform"], 6, seed=0)
+    base, _ = stream.first(3)
+    first, _ = stream.scaled(3, 2.0)
+    np.testing.assert_array_equal(first[2], 2.0 * base[2])
+    buffer = first[0]
+    again, stds = stream.scaled(3, 0.5)
+    assert again[0] is buffer  # the same memory, new values
+    np.testing.assert_array_equal(again[0], 0.5 * base[0])
+    np.testing.assert_allclose(stds, 0.5 * np.array([w.std() for w in base]))
+    assert stream.scaled(3, 1.0)[0][0] is base[0]
+
+    def vandal(x, weights, activation, dout):
+        weights[0] *= 0
+        return torch_layer_statistics(x, weights, activation, dout)
+    streams = {}
+    with pytest.raises(ValueError, match="read-only"):
+        ie.explorer_state(INITIALIZERS, vandal, scheme="glorot uniform", depth=3, width=6,
+                          streams=streams)
+    kept = ie.explorer_state(INITIALIZERS, torch_layer_statistics, scheme="glorot uniform",
+                             depth=3, width=6, streams=streams)
+    fresh = state(scheme="glorot uniform", depth=3, width=6)
+    np.testing.assert_array_equal(kept["act_std"], fresh["act_std"])

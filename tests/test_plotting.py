@@ -1,4 +1,4 @@
-"""Unit tests for course_utils.plotting.plot_training_curves."""
+"""Unit tests for course_utils.plotting: training curves, static and live."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,7 +6,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from course_utils.plotting import plot_training_curves  # noqa: E402
+import pytest  # noqa: E402
+
+from course_utils.plotting import LiveCurves, plot_training_curves  # noqa: E402
 
 
 def test_training_curves_has_two_labelled_panels():
@@ -29,3 +31,30 @@ def test_training_curves_skips_missing_keys():
     assert len(loss_ax.get_lines()) == 1 and len(acc_ax.get_lines()) == 0
     assert loss_ax.get_xlabel() == "step"
     plt.close(fig)
+
+
+def test_live_curves_redraw_after_every_epoch_and_hide_at_the_end():
+    """Long training loops drew their curves only when they had finished."""
+    pytest.importorskip("ipywidgets")
+    fignums = plt.get_fignums()
+    history = {"train_loss": [], "val_loss": [], "train_acc": [], "val_acc": []}
+    frames = []
+    with LiveCurves("live run", live=True) as curves:
+        image = curves.figure.image
+        for epoch in range(3):
+            for key, value in (("train_loss", 2.0 - epoch), ("val_loss", 2.1 - epoch),
+                               ("train_acc", 0.3 + 0.2 * epoch), ("val_acc", 0.25 + 0.2 * epoch)):
+                history[key].append(value)
+            frames.append(curves.update(history))
+            assert bytes(image.value) == frames[-1] and frames[-1].startswith(b"\x89PNG")
+            loss_ax = curves.figure.fig.axes[0]
+            assert len(loss_ax.get_lines()[0].get_xdata()) == epoch + 1  # the epochs so far
+        assert image.layout.display != "none"
+    assert len(set(frames)) == 3 and image.layout.display == "none"
+    assert plt.get_fignums() == fignums  # no pyplot figure: plt.show() shows no stale copy
+
+
+def test_live_curves_draw_nothing_headless():
+    curves = LiveCurves("headless", live=False)
+    assert curves.update({"train_loss": [1.0]}) is None and curves.figure is None
+    curves.close()

@@ -73,3 +73,23 @@ def test_live_figure_puts_the_png_into_its_image_widget():
     assert image.layout.max_width == "100px" and image.layout.height == "auto"
     png = widgets.LiveFigure(fig, image).refresh()
     assert image.value == png
+
+
+def test_log_axes_of_live_figures_label_decades_in_plain_text():
+    """Mathtext tick labels cost up to 60 ms each to parse: a change that moved
+    the init explorer's std axis to new decades spent 0.4 s on them."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from course_utils.widgets import decade_label, fast_log_axis
+
+    assert [decade_label(v) for v in (1e-3, 1.0, 1e12, 1e-300)] == ["10⁻³", "10⁰", "10¹²", "10⁻³⁰⁰"]
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_yscale("log")
+    fast_log_axis(ax.yaxis)
+    ax.set_ylim(1e-30, 1e10)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label.startswith("10") and "$" not in label for label in labels)
+    assert not [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]

@@ -45,6 +45,9 @@ EXPLORERS = {  # notebook -> its explorers, in the order they appear
     "05_batch_norm": ["bn_explorer"],
     "07_regularization": ["reg_explorer"],
 }
+TRAINING_CURVES = {  # notebook -> epochs its grading profile trains with live curves (LiveCurves), at least
+    "02_numpy_mlp": 5,
+}
 RUN_ALL_TIMEOUT_S = 300
 REDRAW_TIMEOUT_S = 60
 PLAY_SECONDS = 4.0
@@ -96,7 +99,7 @@ def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 serving a copy of the solution notebooks;
     yields (base URL, root folder)."""
     root = tmp_path_factory.mktemp("lab")
-    for name in EXPLORERS:
+    for name in [*EXPLORERS, *TRAINING_CURVES]:
         shutil.copy(REPO / SOLUTIONS / name / f"{name}.ipynb", root)
     port = free_port()
     env = dict(os.environ, COURSE_PROFILE="grading", COURSE_WIDGETS="on",
@@ -176,10 +179,14 @@ def report():
 
 # ---------------------------------------------------------------- the page
 
-def open_and_run_all(page, base: str, name: str) -> None:
+def open_and_run_all(page, base: str, name: str, before_run: str | None = None) -> None:
+    """Open the notebook, evaluate the script ``before_run`` in the page (if
+    given), run all cells and wait until they ran."""
     # A workspace of its own, reset: no tab of the previous notebook comes back.
     page.goto(f"{base}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={TOKEN}")
     page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+    if before_run:
+        page.evaluate(before_run)
     _wait_for(lambda: _kernel_idle(page), 60, f"{name}: the kernel did not start")
     for _ in range(3):  # a click too early in the page's life is lost: try again
         page.get_by_role("menuitem", name="Run", exact=True).click()
@@ -365,10 +372,14 @@ def measure_play(explorer: Explorer) -> dict | None:
     start_button.click()
     explorer.page.wait_for_timeout(PLAY_SECONDS * 1000)
     pause_button.click()
-    paused, played = explorer.now(), len(explorer.frames()) - count
+    paused = explorer.now()
+    played = [f["t"] for f in explorer.frames()[count:] if f["t"] <= paused]
     explorer.page.wait_for_timeout(2000)
     late = sum(1 for f in explorer.frames() if f["t"] > paused + 200)
-    return {"fps": played / ((paused - start) / 1000), "frames": played,
+    # The rate while playing (first to last frame); the click's round trip to
+    # the first frame is reported on its own.
+    fps = (len(played) - 1) / ((played[-1] - played[0]) / 1000) if len(played) > 1 else 0.0
+    return {"fps": fps, "frames": len(played), "first_frame_s": (played[0] - start) / 1000 if played else None,
             "frames_after_pause": late}
 
 
@@ -398,6 +409,40 @@ def test_widgets_render_and_redraw(lab, browser, report, notebook):
         if dialogs:  # a dialog in the way says more than the timeout it caused
             raise AssertionError(f"{notebook}: a dialog is open: {dialogs}") from error
         raise
+    finally:
+        page.close()
+        shut_down_kernels(base)
+
+
+# Records the time of every new picture in a live image widget of the notebook
+# (LiveCurves' figure) while the cells run.
+WATCH_LIVE_IMAGES_JS = """() => {
+  window.__liveFrames = [];
+  const seen = new Set();
+  const record = () => {
+    for (const img of document.querySelectorAll('.jp-OutputArea-output img.widget-image')) {
+      if (img.src && !seen.has(img.src)) { seen.add(img.src); window.__liveFrames.push(performance.now()); }
+    }
+  };
+  new MutationObserver(record).observe(document.body, {subtree: true, childList: true,
+                                                       attributes: true, attributeFilter: ['src']});
+}"""
+
+
+@pytest.mark.parametrize("notebook", list(TRAINING_CURVES))
+def test_training_curves_redraw_while_training(lab, browser, report, notebook):
+    """The training loops' curves appeared only after the loop had finished:
+    they are redrawn after every epoch, then hidden for the final figure."""
+    base, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        open_and_run_all(page, base, notebook, before_run=WATCH_LIVE_IMAGES_JS)
+        frames = page.evaluate("window.__liveFrames")
+        still_shown = page.locator(".jp-OutputArea-output img.widget-image:visible").count()
+        report["training_curves"] = {**report.get("training_curves", {}),
+                                     notebook: {"frames": len(frames), "still_shown": still_shown}}
+        assert len(frames) >= TRAINING_CURVES[notebook], f"{len(frames)} live pictures of the curves"
+        assert still_shown == 0, "the live curves stay under the final figure"
     finally:
         page.close()
         shut_down_kernels(base)

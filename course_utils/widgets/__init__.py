@@ -9,7 +9,8 @@ Speed (a control change redraws in under 0.3 s, animations at 10 frames per
 second): the widget computes once per parameter change, keeps one Figure and
 updates its artists (``set_data``), and :class:`LiveFigure` draws only the
 artists that changed over a cached background into an ``ipywidgets.Image``
-(no figure rebuilt, no Output cleared and displayed again).
+(no figure rebuilt, no Output cleared and displayed again); log axes whose
+limits move label their decades in plain text (:func:`fast_log_axis`).
 
 Headless (the autograder, CI, nbconvert) there is no widget front end to draw
 the controls, so :func:`show` draws the static figure for the default control
@@ -20,6 +21,8 @@ from __future__ import annotations
 import io
 import os
 from typing import Callable, Iterable
+
+import numpy as np
 
 from ..profile import current_profile
 
@@ -118,6 +121,28 @@ class LiveFigure:
         self._backgrounds[key] = background
         while len(self._backgrounds) > self.MAX_BACKGROUNDS:
             self._backgrounds.pop(next(iter(self._backgrounds)))  # the oldest
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def decade_label(value: float, _position=None) -> str:
+    """A log axis's tick label as plain text, "10⁻³": matplotlib's default
+    labels are mathtext, and parsing each new one took up to 60 ms (a change
+    that moved a live figure's limits to new decades spent 0.4 s on them)."""
+    exponent = int(round(np.log10(value))) if value > 0 else 0
+    return "10" + str(exponent).translate(SUPERSCRIPTS)
+
+
+def fast_log_axis(axis, numticks: int = 7) -> None:
+    """Decade ticks with plain-text labels and no minor tick labels on a log
+    ``axis`` (an Axes' ``yaxis`` or ``xaxis``): what a live figure redraws fast."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(numticks=numticks))
+    axis.set_major_formatter(FuncFormatter(decade_label))
+    axis.set_minor_locator(LogLocator(subs=(), numticks=numticks))  # no minor ticks: text is slow
+    axis.set_minor_formatter(NullFormatter())
 
 
 def encode_png(canvas) -> bytes:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LiveFigure, explorer_box, image_widget, show
+from . import LiveFigure, explorer_box, fast_log_axis, image_widget, show
 from .init_explorer import symmetric_histogram
 
 NORMS = ("none", "batch norm", "layer norm")
@@ -155,7 +155,7 @@ class BNFigure:
         if fig is None:
             import matplotlib.pyplot as plt
             fig = plt.figure(figsize=FIGSIZE)
-        from matplotlib.ticker import LogLocator, MaxNLocator
+        from matplotlib.ticker import MaxNLocator
 
         self.fig = fig
         grid = fig.add_gridspec(2, MAX_HISTOGRAMS, height_ratios=[1, 1.4], hspace=0.65,
@@ -175,8 +175,7 @@ class BNFigure:
         self.pre, = self.ax.semilogy([], [], "s-", label="pre-activation (after the normalization)")
         self.act, = self.ax.semilogy([], [], "o-", label="activation (after the nonlinearity)")
         self.ax.axhline(1.0, color="gray", lw=0.8, ls=":")
-        self.ax.yaxis.set_major_locator(LogLocator(numticks=7))
-        self.ax.yaxis.set_minor_locator(LogLocator(subs=(), numticks=7))   # no minor ticks: text is slow
+        fast_log_axis(self.ax.yaxis)
         self.ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
         self.ax.set_xlabel("layer (1 = closest to the input)")
         self.ax.set_ylabel("standard deviation (log scale)")

@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import LIVE_DPI, LiveFigure, explorer_box, image_widget, show
+from . import LIVE_DPI, LiveFigure, explorer_box, fast_log_axis, image_widget, show
 
 ACTIVATIONS = ("linear", "relu", "tanh")
 MAX_HISTOGRAMS = 5  # histogram panels, evenly spread over the layers
@@ -56,21 +56,47 @@ def auto_batch(width: int) -> int:
 class WeightStream:
     """Square weight matrices of one scheme and width, drawn one after another
     from one generator seeded with ``seed``: the first ``d`` matrices of a
-    deeper stack are the stack of depth ``d``, so they are drawn once."""
+    deeper stack are the stack of depth ``d``, so they are drawn once.
+
+    The matrices times the current gain are kept too, in buffers reused from
+    one gain to the next (allocating 100 MB afresh per change cost up to 0.7 s):
+    a change of depth or activation multiplies nothing again. Both are
+    read-only, so a statistics function that writes into its weights raises
+    instead of corrupting what is kept."""
 
     def __init__(self, init: Callable, width: int, seed: int):
         self.init, self.width = init, width
         self.rng = np.random.default_rng([seed, 1])
         self.weights: list[np.ndarray] = []
         self.stds: list[float] = []
+        self.buffers: list[np.ndarray] = []
+        self.gain, self.scaled_count = 1.0, 0  # buffers[:scaled_count] hold gain * weights
 
     def first(self, depth: int) -> tuple[list[np.ndarray], np.ndarray]:
         """The first ``depth`` matrices and their standard deviations."""
         while len(self.weights) < depth:
             w = np.asarray(self.init((self.width, self.width), self.rng), dtype=np.float64)
+            w.flags.writeable = False
             self.weights.append(w)
             self.stds.append(float(w.std()))
         return self.weights[:depth], np.array(self.stds[:depth])
+
+    def scaled(self, depth: int, gain: float) -> tuple[list[np.ndarray], np.ndarray]:
+        """``gain`` times the first ``depth`` matrices (the same values as
+        ``gain * w``), and their standard deviations."""
+        weights, stds = self.first(depth)
+        if gain == 1.0:
+            return weights, stds
+        if gain != self.gain:
+            self.gain, self.scaled_count = gain, 0
+        for i in range(self.scaled_count, depth):
+            if i == len(self.buffers):
+                self.buffers.append(np.empty_like(weights[i]))
+            self.buffers[i].flags.writeable = True
+            np.multiply(weights[i], gain, out=self.buffers[i])
+            self.buffers[i].flags.writeable = False
+        self.scaled_count = max(self.scaled_count, depth)
+        return self.buffers[:depth], gain * stds
 
 
 def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Callable, *,
@@ -108,11 +134,10 @@ def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Ca
     streams = {} if streams is None else streams
     key = (scheme, width, seed)
     if key not in streams:
-        streams.clear()  # one stack kept: 50 layers of 500 x 500 are 100 MB
+        streams.clear()  # one stack kept: 50 layers of 500 x 500 are 100 MB, 200 with a gain
         streams[key] = WeightStream(initializers[scheme], width, seed)
-    base, base_std = streams[key].first(depth)
     gain = float(10.0 ** log10_gain)
-    weights = [gain * w for w in base]
+    weights, weight_std = streams[key].scaled(depth, gain)
     rng = np.random.default_rng([seed, 0])
     x = rng.standard_normal((batch, width))
     dout = rng.standard_normal((batch, width))
@@ -128,7 +153,7 @@ def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Ca
     histograms = [symmetric_histogram(np.asarray(activations[i], dtype=np.float64), bins) for i in layers]
     return {"scheme": scheme, "log10_gain": float(log10_gain), "gain": gain, "depth": depth,
             "width": width, "activation": activation, "batch": batch,
-            "weight_std": gain * base_std,
+            "weight_std": weight_std,
             "act_std": act_std, "grad_std": grad_std, "layers": layers, "histograms": histograms}
 
 
@@ -182,6 +207,7 @@ class InitFigure:
         self.act, = self.ax.semilogy([], [], "o-", label="activations (forward)")
         self.grad, = self.ax.semilogy([], [], "s-", label="gradient w.r.t. layer input (backward)")
         self.ax.axhline(1.0, color="gray", lw=0.8, ls=":")
+        fast_log_axis(self.ax.yaxis)
         self.ax.set_xlabel("layer (1 = closest to the input)")
         self.ax.set_ylabel("standard deviation (log scale)")
         self.ax.legend(loc="best", fontsize=8)

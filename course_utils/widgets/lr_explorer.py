@@ -22,11 +22,10 @@ import threading
 import time
 from typing import Callable, Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..problems import PROBLEMS, Problem, get_problem
-from . import LIVE_DPI, LiveFigure, image_widget, show
+from . import LIVE_DPI, LiveFigure, fast_log_axis, image_widget, show
 
 Factory = Callable[..., object]
 DIVERGED = 1e6  # |x| beyond this counts as diverged; the rest of the trajectory is nan
@@ -147,6 +146,7 @@ def _contours(ax, prob: Problem):
 
 def _loss_axes(ax, prob: Problem, steps: int, limits):
     ax.set_yscale("log")
+    fast_log_axis(ax.yaxis)
     ax.set_xlim(0, steps), ax.set_ylim(*limits)
     ax.set_xlabel("step")
     ax.set_ylabel("$f(x) - f_{min}$ (log scale)")
@@ -415,8 +415,11 @@ class Player:
         self.button.icon = "pause" if change["new"] else "play"
 
     def _run(self):
+        # Frames on a fixed clock (frame k at start + k * period): a late frame
+        # is followed by an early one, so the rate does not drift below fps.
+        next_frame = time.perf_counter()
         while self.button.value and self.slider.value < self.slider.max:
-            started = time.perf_counter()
             self.slider.value = min(self.slider.max, self.slider.value + self.stride)  # draws
-            time.sleep(max(0.0, self.period - (time.perf_counter() - started)))
+            next_frame = max(next_frame + self.period, time.perf_counter() - self.period)
+            time.sleep(max(0.0, next_frame - time.perf_counter()))
         self.button.value = False
