@@ -6,10 +6,13 @@ A cell that fails is named in the table and the run goes on (notebook 06's
 hidden accuracy check fails in the full profile by design: its constants are
 the grading profile's, the only profile the grader runs).
 
-    .venv/bin/python benchmarks/notebook_times.py [--profile grading|full|both] [--load] [assignment ...]
+    .venv/bin/python benchmarks/notebook_times.py [--profile grading|full|both] [--load] [--save PATH] [assignment ...]
 
 --load runs one busy-looping process per CPU beside the notebooks (the
-"loaded" figures: a student's laptop doing something else too).
+"loaded" figures: a student's laptop doing something else too). --save
+writes the table to PATH as well: benchmarks/results/notebook_times_idle.txt
+and _loaded.txt are what the notebooks' first cells state
+(tests/test_stated_times.py checks that they agree).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from course_utils.instructor.course import REPO, SOLUTIONS, assignments, notebooks_of
 from course_utils.instructor.execute import execute_notebook
@@ -29,6 +33,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["grading", "full", "both"], default="grading")
     parser.add_argument("--load", action="store_true", help="one busy process per CPU while the notebooks run")
+    parser.add_argument("--save", type=Path, help="write the table to this file too")
     parser.add_argument("assignments", nargs="*")
     args = parser.parse_args(argv)
     with cpu_load(os.cpu_count() if args.load else 0):
@@ -37,9 +42,17 @@ def main(argv: list[str]) -> int:
 
 def time_notebooks(args) -> int:
     profiles = ["grading", "full"] if args.profile == "both" else [args.profile]
+    table = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        table.append(line)
+        if args.save:
+            args.save.write_text("\n".join(table) + "\n")
+
     beside = ", one busy process per CPU beside" if args.load else ""
-    print(f"{os.cpu_count()} CPUs{beside}; targets: " + ", ".join(f"{p} < {TARGET_SECONDS[p]} s" for p in profiles))
-    print(f"{'notebook':<36} {'profile':<8} {'seconds':>8}  {'load before/after':>17}  verdict")
+    say(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs{beside}; targets: " + ", ".join(f"{p} < {TARGET_SECONDS[p]} s" for p in profiles))
+    say(f"{'notebook':<36} {'profile':<8} {'seconds':>8}  {'load before/after':>17}  verdict")
     slow = 0
     for assignment in args.assignments or assignments():
         for notebook in notebooks_of(REPO, SOLUTIONS, assignment):
@@ -51,9 +64,8 @@ def time_notebooks(args) -> int:
                 ok = seconds < TARGET_SECONDS[profile]
                 slow += not ok
                 failed = f"; failed cells: {', '.join(e.cell_id for e in errors)}" if errors else ""
-                print(f"{notebook.name:<36} {profile:<8} {seconds:>8.1f}  "
-                      f"{load_before:>8.1f} / {os.getloadavg()[0]:<6.1f}  {'ok' if ok else 'TOO SLOW'}{failed}",
-                      flush=True)
+                say(f"{notebook.name:<36} {profile:<8} {seconds:>8.1f}  "
+                    f"{load_before:>8.1f} / {os.getloadavg()[0]:<6.1f}  {'ok' if ok else 'TOO SLOW'}{failed}")
     return 1 if slow else 0
 
 

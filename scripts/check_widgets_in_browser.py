@@ -2,7 +2,9 @@
 (tests/test_widgets_browser.py: the solution notebooks in JupyterLab, driven
 by headless Chromium) and writes the times to benchmarks/results/widget_times.json.
 
-    .venv/bin/python scripts/check_widgets_in_browser.py [--report PATH] [pytest args]
+    .venv/bin/python scripts/check_widgets_in_browser.py [--report PATH] [--load] [pytest args]
+
+--load runs one busy-looping process per CPU beside it (the "loaded" figures).
 
 Screenshots go to tests/output/widgets/. Exit status: pytest's.
 """
@@ -21,11 +23,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", type=Path,
                         default=REPO / "benchmarks" / "results" / "widget_times.json")
+    parser.add_argument("--load", action="store_true", help="one busy process per CPU beside it")
     args, pytest_args = parser.parse_known_args()
     env = dict(os.environ, WIDGET_REPORT=str(args.report.resolve()))
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                str(REPO / "tests" / "test_widgets_browser.py"), *pytest_args]
-    return subprocess.call(command, cwd=REPO, env=env)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from cpu_load import cpu_load
+
+    with cpu_load(os.cpu_count() if args.load else 0):
+        return subprocess.call(command, cwd=REPO, env=env)
 
 
 if __name__ == "__main__":

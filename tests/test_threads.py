@@ -127,3 +127,14 @@ def test_setup_notebook_prints_one_line(clean_env, capsys):
     assert line.count("\n") == 1 and choice.threads == 1
     assert line.startswith("profile: grading (set by COURSE_PROFILE) · data: the shipped")
     assert "threads: 1 BLAS / 1 torch" in line and line.endswith("about 8 minutes on a 2-core CPU\n")
+
+
+def test_setup_notebook_says_how_long_on_a_busy_machine_too(clean_env, capsys):
+    from course_utils import setup_notebook
+
+    clean_env.setenv("COURSE_THREADS", "1")
+    setup_notebook(minutes=8.6, busy_minutes=13.2)
+    assert capsys.readouterr().out.endswith(
+        "about 9 minutes on a 2-core CPU (13 minutes when another program keeps it busy)\n")
+    setup_notebook(minutes=1.2, busy_minutes=1.4)   # the same when rounded: said once
+    assert capsys.readouterr().out.endswith("about 1 minute on a 2-core CPU\n")

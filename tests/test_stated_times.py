@@ -1,0 +1,68 @@
+"""The run time each notebook states in its first cell (``setup_notebook``)
+is the one `benchmarks/notebook_times.py` measured, as recorded in
+benchmarks/results/ (notebook 02 once said 3 minutes where a run took 58)."""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from course_utils.environment import _minutes
+from course_utils.instructor.course import REPO, SOLUTIONS, assignments
+
+RESULTS = REPO / "benchmarks" / "results"
+MEASURED = {  # what the notebook states -> the recorded run of notebook_times.py
+    ("grading", "minutes"): RESULTS / "notebook_times_idle.txt",
+    ("full", "minutes"): RESULTS / "notebook_times_idle.txt",
+    ("full", "busy_minutes"): RESULTS / "notebook_times_loaded.txt",
+}
+
+
+def recorded_seconds(path: Path) -> dict[tuple[str, str], float]:
+    """(notebook, profile) -> seconds, from the table notebook_times.py prints."""
+    found = {}
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0].endswith(".ipynb"):
+            found[fields[0].removesuffix(".ipynb"), fields[1]] = float(fields[2])
+    return found
+
+
+def stated_minutes(assignment: str) -> dict[tuple[str, str], float]:
+    """(profile, keyword) -> minutes, from the setup_notebook(...) call of the
+    solution notebook (``choose(grading=..., full=...)`` or one number)."""
+    notebook = json.loads((REPO / SOLUTIONS / assignment / f"{assignment}.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code" or "setup_notebook(" not in "".join(cell["source"]):
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup_notebook":
+                stated = {}
+                for keyword in node.keywords:
+                    value = keyword.value
+                    per_profile = ({k.arg: ast.literal_eval(k.value) for k in value.keywords}
+                                   if isinstance(value, ast.Call) else
+                                   dict.fromkeys(("grading", "full"), ast.literal_eval(value)))
+                    stated.update({(p, keyword.arg): m for p, m in per_profile.items()})
+                return stated
+    raise AssertionError(f"{assignment}: no setup_notebook(...) call")
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_the_stated_run_time_is_the_measured_one(assignment):
+    stated = stated_minutes(assignment)
+    for (profile, keyword), path in MEASURED.items():
+        if keyword == "busy_minutes" and profile == "grading":
+            continue
+        seconds = recorded_seconds(path).get((assignment, profile))
+        assert seconds is not None, f"{path.name} has no {profile} run of {assignment}"
+        assert (profile, keyword) in stated, f"{assignment} states no {keyword} for {profile}"
+        assert _minutes(stated[profile, keyword]) == _minutes(seconds / 60), (
+            f"{assignment} says {keyword}={stated[profile, keyword]} in the {profile} profile; "
+            f"{path.name} measured {seconds:.0f} s")
+
+
+def test_recorded_tables_are_read():
+    assert recorded_seconds(RESULTS / "notebook_times_idle.txt")["00_setup_and_tour", "full"] > 0
