@@ -170,3 +170,25 @@ def test_a_flooding_cell_is_cut_while_it_runs(tmp_path):
     assert status["truncated_outputs"] > 0 and status["stopped_at"] is None
     assert len(outputs) <= MAX_OUTPUTS_PER_CELL + 1
     assert sum(len(o.get("text", "")) for o in outputs) <= (MAX_OUTPUTS_PER_CELL + 1) * (MAX_OUTPUT_CHARS + 100)
+
+
+@ROOT_ONLY
+def test_a_cgroup_left_by_an_earlier_sandbox_of_the_slot_is_reclaimed():
+    """A sandbox whose cgroup outlived it (its removal timed out under load)
+    left a folder of the same name; the next sandbox of that uid slot then
+    ran without any cgroup, silently (CI, stop 19)."""
+    from course_utils.instructor.grading.cgroup import Cgroup
+
+    first = Cgroup.create("sandbox-test-leftover", 2**30, 64)
+    if first is None:
+        pytest.skip("no cgroup controllers writable here")
+    stale = list(first.folders)               # left behind, as a timed-out removal leaves it
+    second = Cgroup.create("sandbox-test-leftover", 2**30, 64)
+    try:
+        assert second is not None and second.version == first.version
+        assert [f.name for f in second.folders] == [f.name for f in stale]   # reclaimed, same names
+        assert all((f / "cgroup.procs").exists() for f in second.folders)
+    finally:
+        if second is not None:
+            second.remove()
+    assert not any(f.exists() for f in stale)

@@ -10,12 +10,14 @@ and the record then says the limits are per process only.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+REMOVE_TRIES = 100  # x 50 ms: the processes of a killed sandbox can take seconds to exit under load
 
 
 def _own_path(controller: str) -> str:
@@ -49,8 +51,7 @@ class Cgroup:
         parent.mkdir(exist_ok=True)
         (parent.parent / "cgroup.subtree_control").write_text("+memory +pids")
         (parent / "cgroup.subtree_control").write_text("+memory +pids")
-        folder = parent / name
-        folder.mkdir()
+        folder = _new_folder(parent / name)
         group = cls(2, [folder])
         try:
             (folder / "memory.max").write_text(str(memory))
@@ -63,13 +64,11 @@ class Cgroup:
 
     @classmethod
     def _v1(cls, name: str, memory: int, processes: int) -> Cgroup:
-        memory_dir = ROOT / "memory" / _own_path("memory") / f"course-grader-{name}"
-        pids_dir = ROOT / "pids" / _own_path("pids") / f"course-grader-{name}"
-        memory_dir.mkdir()
+        memory_dir = _new_folder(ROOT / "memory" / _own_path("memory") / f"course-grader-{name}")
         group = cls(1, [memory_dir])
         try:
-            pids_dir.mkdir()
-            group.folders.append(pids_dir)
+            group.folders.append(_new_folder(ROOT / "pids" / _own_path("pids") / f"course-grader-{name}"))
+            pids_dir = group.folders[-1]
             (memory_dir / "memory.limit_in_bytes").write_text(str(memory))
             if (memory_dir / "memory.memsw.limit_in_bytes").exists():   # no escape into swap
                 (memory_dir / "memory.memsw.limit_in_bytes").write_text(str(memory))
@@ -118,7 +117,7 @@ class Cgroup:
     def remove(self) -> None:
         self.kill_all()
         for folder in self.folders:
-            for _ in range(20):
+            for _ in range(REMOVE_TRIES):
                 try:
                     folder.rmdir()
                     break
@@ -126,3 +125,17 @@ class Cgroup:
                     break
                 except OSError:      # busy: processes still exiting
                     time.sleep(0.05)
+
+
+def _new_folder(path: Path) -> Path:
+    """``path``, created empty. A folder of that name is left over from an
+    earlier sandbox of the same uid slot whose removal timed out (the slot is
+    leased to one sandbox at a time, so it is nobody's now): it is emptied and
+    removed, or, if it will not go, a new name beside it is used. (Failing
+    here used to leave the sandbox without its cgroup, silently.)"""
+    if path.exists():
+        Cgroup(0, [path]).remove()
+    if path.exists():
+        path = path.with_name(f"{path.name}-{secrets.token_hex(3)}")
+    path.mkdir()
+    return path
