@@ -7,6 +7,7 @@
   only errors are the NotImplementedError of unanswered exercises.
 (The grading-catalogue tests also execute every solution, cell by cell.)
 """
+import ast
 import json
 import re
 
@@ -65,6 +66,29 @@ def test_solution_notebook_is_clean_source(notebook):
     for cell in cells:
         if nbgrader_meta(cell).get("solution") and cell["cell_type"] == "code":
             assert "### BEGIN SOLUTION" in "".join(cell["source"]), cell["id"]
+
+
+def _names(source: str, context) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
+
+
+@pytest.mark.parametrize("notebook", SOLUTION_NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_check_runs_again_after_the_cells_below_it(notebook):
+    """A check cell's private names (_objective, _params) that a later cell
+    rebinds make the check fail when a student runs it again: 07's random-search
+    check raised KeyError('x') after the Bergstra cell had rebound _objective."""
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]) for c in cells]
+    rebound = []
+    for i, (cell, source) in enumerate(zip(cells, sources)):
+        if not is_test(cell):
+            continue
+        borrowed = {n for n in _names(source, ast.Load) - _names(source, ast.Store) if n.startswith("_")}
+        rebound += [f"{cell['id']} uses {name}, which {later['id']} rebinds"
+                    for name in sorted(borrowed)
+                    for later, later_source in zip(cells[i + 1:], sources[i + 1:])
+                    if name in _names(later_source, ast.Store)]
+    assert not rebound, rebound
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
