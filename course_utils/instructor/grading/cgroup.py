@@ -67,8 +67,8 @@ class Cgroup:
         memory_dir = _new_folder(ROOT / "memory" / _own_path("memory") / f"course-grader-{name}")
         group = cls(1, [memory_dir])
         try:
-            group.folders.append(_new_folder(ROOT / "pids" / _own_path("pids") / f"course-grader-{name}"))
-            pids_dir = group.folders[-1]
+            pids_dir = _new_folder(ROOT / "pids" / _own_path("pids") / f"course-grader-{name}")
+            group.folders.append(pids_dir)
             (memory_dir / "memory.limit_in_bytes").write_text(str(memory))
             if (memory_dir / "memory.memsw.limit_in_bytes").exists():   # no escape into swap
                 (memory_dir / "memory.memsw.limit_in_bytes").write_text(str(memory))
