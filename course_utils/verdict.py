@@ -52,6 +52,7 @@ class Check:
     inputs: Callable | None
     probe: Callable
     judge: Callable
+    identity: str = ""          # the probe's, as the sealed runner reports it (grading/verdicts.py)
 
 
 def hidden_check(name: str, *, probe: Callable, judge: Callable, inputs: Callable | None = None) -> None:
@@ -183,8 +184,10 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
 
 
 def exchange_path(name: str, kind: str) -> str:
-    """in, out: .npz files; err: what the probe raised, as text."""
-    return os.path.join(EXCHANGE_DIR, f"{name}.{kind}.{'txt' if kind == 'err' else 'npz'}")
+    """in, out: .npz files; err: what the probe raised, as text; seal: the sealed
+    runner's signed record (see ``seal``)."""
+    suffix = {"err": "txt", "seal": "json"}.get(kind, "npz")
+    return os.path.join(EXCHANGE_DIR, f"{name}.{kind}.{suffix}")
 
 
 def kernel_path(name: str, kind: str) -> str:
@@ -199,8 +202,12 @@ def run_probe(name: str, probe: Callable) -> None:
     """The grader's side of a hidden check, in the student's kernel: read the
     inputs the grader wrote, run the probe, write its outputs for the grader.
     An error in the student's code is written down for the grader (and
-    printed) and the cell goes on with the next check.
+    printed) and the cell goes on with the next check. In the grader's
+    sandbox, the sealed runner does all this (see ``seal``).
     """
+    if _run_sealed is not None:
+        _run_sealed([(name, probe)])
+        return
     try:
         with open(kernel_path(name, "in"), "rb") as f:
             given = decode(f.read())
@@ -213,6 +220,16 @@ def run_probe(name: str, probe: Callable) -> None:
         return
     with open(kernel_path(name, "out"), "wb") as f:
         f.write(data)
+
+
+def run_probes(checks: list) -> None:
+    """``run_probe`` for each (name, probe) of a hidden cell, in order (sealed: as one
+    batch, see ``seal``)."""
+    if _run_sealed is not None:
+        _run_sealed(checks)
+        return
+    for name, probe in checks:
+        run_probe(name, probe)
 
 
 def assert_inputs_unchanged(what: str, given: dict, found: dict, names) -> None:
@@ -235,3 +252,264 @@ def assert_inputs_unchanged(what: str, given: dict, found: dict, names) -> None:
             change = f"{same.size - int(same.sum())} of its {same.size} entries differ after the call"
         raise AssertionError(f"{what}: your code changed its input {name} in place ({change}); "
                              "leave the arrays you are given as they are and work on a copy.")
+
+
+
+# --- Round two: the sealed probe runner (issue 26, item 1) --------------------------------
+#
+# The kernel is the student's: any Python object in it can be replaced by a cell that runs
+# before a hidden cell (``verdict.call_probe`` wrapped so that the probe gets copies,
+# ``np.savez`` or ``builtins.len`` patched, an IPython input transformer that rewrites the
+# probe). So in the grader a probe's result counts only if it comes from the *sealed
+# runner*: closures that ``seal()`` makes before any student cell runs, which look up
+# nothing by name when they run. For each check it
+#
+# - puts back, while the probe runs, every function, class and module that the guarded
+#   modules (GUARDED_ROOTS, and those the hidden cells import) held when it was sealed,
+#   the code and defaults of every Python function among them, and their classes'
+#   methods; the student's versions come back after the check, so the notebook's own
+#   cells run as the student wrote them;
+# - records anything replaced *while* the probe ran (by the student's code it called), a
+#   trace or profile function, and the probe's identity (a digest of its code and what its
+#   closure holds);
+# - signs that record and the probe's output with a key only it holds (read from the
+#   exchange folder, then removed, before any student cell).
+#
+# The grader (grading/verdicts.py) counts an output only with a valid signature, the
+# identity it computed from the kernel source it wrote itself, and nothing replaced.
+
+SEAL_FILE = "seal.json"          # in EXCHANGE_DIR: {"key": hex, "modules": [...]}; removed by seal()
+GUARDED_ROOTS = ("builtins", "numpy", "course_utils", "io", "_io", "zipfile", "json", "_json", "os",
+                 "posixpath", "stat", "struct", "_struct", "binascii", "zlib", "ast", "math", "functools",
+                 "_functools", "itertools", "operator", "_operator", "collections", "_collections",
+                 "copy", "types", "contextlib", "hashlib", "_hashlib")
+_IMMUTABLE_TYPE = 1 << 8         # Py_TPFLAGS_IMMUTABLETYPE: a C type nobody can patch
+_MISSING = object()
+_run_sealed: Callable | None = None
+
+
+def seal_path() -> str:
+    return os.path.join(os.environ.get(VERDICT_DIR_ENV) or EXCHANGE_DIR, SEAL_FILE)
+
+
+def seal() -> bool:
+    """Called in the kernel by the sandbox before the notebook's first cell: bind the
+    sealed runner (see above). False if there is nothing to seal with."""
+    global _run_sealed
+    try:
+        with open(seal_path()) as f:
+            settings = json.load(f)
+    except OSError:
+        return False
+    os.unlink(seal_path())
+    import importlib
+    import warnings
+    with warnings.catch_warnings():     # e.g. torch's deprecated names, touched while sealing
+        warnings.simplefilter("ignore")
+        for name in settings.get("modules", []):
+            try:
+                importlib.import_module(name)
+            except Exception:       # noqa: BLE001 (the hidden cell says what fails)
+                pass
+        roots = set(GUARDED_ROOTS) | {name.split(".")[0] for name in settings.get("modules", [])}
+        _run_sealed = _sealed_runner(bytes.fromhex(settings["key"]), roots)
+    return True
+
+
+def code_digest(code) -> str:
+    """What a probe's code does, not where it was written: no file name, no line
+    numbers, no __future__ flags (a student's ``from __future__ import annotations``
+    changes how IPython compiles later cells)."""
+    return hashlib.sha256(repr(_code_parts(code)).encode()).hexdigest()[:32]
+
+
+def _code_parts(code) -> tuple:
+    consts = tuple(_code_parts(c) if hasattr(c, "co_code") else
+                   ("frozenset", tuple(sorted(map(repr, c)))) if isinstance(c, frozenset) else
+                   (type(c).__name__, repr(c)) for c in code.co_consts)
+    return (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags & 0x3FF,
+            code.co_code, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, consts)
+
+
+def describe_object(value) -> str:
+    """How a probe's closure value is named in its identity (kernel and grader alike)."""
+    import types
+    if isinstance(value, types.ModuleType):
+        return f"module {value.__name__}"
+    name = getattr(value, "__qualname__", None) or getattr(value, "__name__", "?")
+    return f"{getattr(value, '__module__', '?')}.{name}"
+
+
+def _watch(modules: dict) -> list[tuple]:
+    """What the sealed runner puts back: (label, read(keys) -> values, write(key, value),
+    keys, sealed values) for each guarded module's functions, classes and submodules,
+    the methods of its Python classes, its functions' code and defaults, and
+    sys.modules. Every name the closures use is bound here, at seal time."""
+    import gc
+    import sys
+    import types
+    from itertools import repeat
+    from operator import attrgetter
+
+    list_, map_, setattr_, missing = list, map, setattr, _MISSING
+    errors = (AttributeError, TypeError)
+
+    def mapping(label, target, keys, write):
+        get = target.get
+        return (label, lambda ks: list_(map_(get, ks, repeat(missing))), write, keys,
+                [target.get(k) for k in keys])
+
+    def dict_writer(d):
+        def write(k, v):
+            if v is missing:
+                d.pop(k, None)
+            else:
+                d[k] = v
+        return write
+
+    def class_writer(cls, setter=type.__setattr__, deleter=type.__delattr__):
+        def write(k, v):
+            try:
+                deleter(cls, k) if v is missing else setter(cls, k, v)
+            except errors:
+                pass
+        return write
+
+    def attribute(label, name, functions):
+        get = attrgetter(name)
+        return (label, lambda fs: list_(map_(get, fs)), lambda f, v: setattr_(f, name, v), functions,
+                [get(f) for f in functions])
+
+    watched, classes, functions = [], {}, {}
+    for name, module in modules.items():
+        d = vars(module)
+        keys = [k for k, v in d.items() if isinstance(k, str) and (callable(v) or isinstance(v, types.ModuleType))]
+        watched.append(mapping(name, d, keys, dict_writer(d)))
+        for v in d.values():
+            if isinstance(v, type) and not v.__flags__ & _IMMUTABLE_TYPE:
+                classes[id(v)] = v
+            elif isinstance(v, types.FunctionType):
+                functions[id(v)] = v
+    for cls in classes.values():
+        proxy = vars(cls)
+        keys = [k for k, v in proxy.items() if callable(v) or isinstance(v, (property, classmethod, staticmethod))]
+        for v in proxy.values():
+            v = getattr(v, "__func__", v)
+            if isinstance(v, types.FunctionType):
+                functions[id(v)] = v
+        # read through the class's own dict (a mappingproxy's get is 20 times slower); written
+        # through type.__setattr__, which keeps the type's caches right
+        (own,) = [d for d in gc.get_referents(proxy) if isinstance(d, dict)] or [proxy]
+        watched.append(mapping(f"{cls.__module__}.{cls.__qualname__}", own, keys, class_writer(cls)))
+    every = list(functions.values())
+    watched += [attribute("the code of", "__code__", every), attribute("the defaults of", "__defaults__", every),
+                attribute("the keyword defaults of", "__kwdefaults__", every),
+                mapping("sys.modules", sys.modules, list(modules), dict_writer(sys.modules))]
+    return watched
+
+
+def _sealed_runner(key: bytes, roots: set[str]) -> Callable:
+    """The runner: closures over what they use, all bound now (see above)."""
+    import builtins
+    import sys
+    import types
+    from operator import is_
+
+    import _hashlib
+
+    modules = {name: module for name, module in list(sys.modules.items())
+               if isinstance(module, types.ModuleType) and name.split(".")[0] in roots}
+    watched = _watch(modules)
+    sealed = {id(v): v for *_, values in watched for v in values}     # held: no id is reused
+    builtins_dict, gettrace, getprofile = vars(builtins), sys.gettrace, sys.getprofile
+    hmac, sha256, module_type, function_type = (_hashlib.hmac_digest, _hashlib.openssl_sha256,
+                                                types.ModuleType, types.FunctionType)
+    all_, map_, zip_, type_, str_, dict_, id_, getattr_, exception = (
+        all, map, zip, type, str, dict, id, getattr, Exception)
+    digest, describe, dumps, call, encode_, decode_, path_of, file_open = (
+        code_digest, describe_object, json.dumps, call_probe, encode, decode, kernel_path, open)
+    done: set[str] = set()
+
+    def changed() -> list[tuple]:
+        """(label, write, key, sealed value, current value) for each entry not as sealed."""
+        found = []
+        for label, read, write, keys, values in watched:
+            current = read(keys)
+            if not all_(map_(is_, current, values)):
+                found += [(label, write, k, v, c) for k, c, v in zip_(keys, current, values) if c is not v]
+        return found
+
+    def put(entries: list[tuple], which: int) -> None:
+        for entry in entries:
+            entry[1](entry[2], entry[which])
+
+    def trace_set() -> list[str]:
+        return ["a trace or profile function was set"] if gettrace() is not None or getprofile() is not None else []
+
+    def identity(function, depth=0) -> str:
+        if type_(function) is not function_type:
+            return f"not a function: {type_(function).__name__}"
+        parts = [digest(function.__code__)]
+        for name, cell in zip_(function.__code__.co_freevars, function.__closure__ or ()):
+            parts.append(f"{name}={kind_of(cell.cell_contents, depth)}")
+        if function.__defaults__ is not None or function.__kwdefaults__ is not None:
+            parts.append("defaults")
+        if function.__builtins__ is not builtins_dict:
+            parts.append("foreign builtins")
+        return " ".join(parts)
+
+    def kind_of(value, depth) -> str:
+        if type_(value) is function_type and id_(value) not in sealed:
+            return f"function({identity(value, depth + 1)})" if depth < 3 else "function"
+        if id_(value) in sealed and (type_(value) is not module_type or modules.get(value.__name__) is value):
+            return describe(value)
+        return f"unsealed {type_(value).__name__}"
+
+    def write_file(path, data: bytes) -> None:
+        with file_open(path, "wb") as f:
+            f.write(data)
+
+    def run_one(name: str, probe) -> tuple:
+        """(name, identity, output bytes, error) of one probe."""
+        if name in done:
+            return name, "", b"", f"RuntimeError: check {name} ran twice"
+        done.add(name)
+        who = identity(probe)
+        try:
+            with file_open(path_of(name, "in"), "rb") as f:
+                found = call(probe, decode_(f.read()))
+            # encoded now, before the next student code runs
+            return name, who, encode_(dict_(found), what=f"outputs of {name}"), None
+        except exception as raised:
+            return name, who, b"", raised
+
+    def run(checks: list) -> None:
+        """A hidden cell's checks, with the sealed modules in place while they run."""
+        student = changed()
+        put(student, 3)
+        results, seals = [], {}
+        try:
+            findings = trace_set()
+            results = [run_one(name, probe) for name, probe in checks]
+            during = changed()
+            findings += [(f"{label}.{k}" if type_(k) is str_ else f"{label} {getattr_(k, '__qualname__', '?')}")
+                         + " was replaced while the checks ran" for label, _, k, _, _ in during[:3]]
+            put(during, 3)
+            findings += trace_set()
+            for name, who, data, error in results:
+                if error is None or findings:
+                    record = dumps({"identity": who, "findings": findings, "output": sha256(data).hexdigest()})
+                    seals[name] = dumps({"record": record,
+                                         "mac": hmac(key, f"{name}\n{record}".encode(), "sha256").hex()})
+        finally:
+            put(student, 4)              # the student's versions again
+        for name, who, data, error in results:
+            if error is not None:
+                message = error if type_(error) is str_ else f"{type_(error).__name__}: {str_(error)}"
+                write_file(path_of(name, "err"), message[:2000].encode())
+            elif data:
+                write_file(path_of(name, "out"), data)
+            if name in seals:
+                write_file(path_of(name, "seal"), seals[name].encode())
+
+    return run

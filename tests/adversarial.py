@@ -170,7 +170,8 @@ CASES = {
     "blank": (copy.deepcopy(RELEASED), 0),
     "partial": (answered(PARTIAL), 1),
     "wrong": (answered(WRONG), 0),
-    "duplicate_grade_id": (duplicate_exercise(), 3),
+    # the answer, then a garbage copy: the last changed copy is graded, as the student's own run uses it
+    "duplicate_grade_id": (duplicate_exercise(), 0),
     "duplicate_cell_ids": (duplicate_ids_json(), 3),
     "deleted_hidden": (deleted_hidden(), 3),
     "edited_locked": (edited_tests(), 0),
@@ -340,3 +341,74 @@ RENAMED = "renamed"   # the correct answer in a file with another name: 3
 def submission_bytes(case, root) -> bytes:
     data = case if isinstance(case, bytes) else nbformat.writes(case).encode()
     return data.replace(b"__ROOT__", str(root).encode()).replace(b"__REPO__", str(REPO).encode())
+
+# --- Round two (issue 26): attacks on the probe machinery, the parent's memory, answer copies.
+# Each mutates its inputs (SORTS_Y_TRUE: right counts, y_true sorted in place, 0 of 3 unwrapped)
+# and then makes the kernel's probe machinery hide it; all must score as the unwrapped answer.
+# A cell that, before the hidden cells, wraps the verdict module's functions so that the probe
+# gets copies (call_probe) and the "after" values it sends are the pristine inputs (decode and
+# encode). Generic: it works on every notebook's checks that return ``<input>_after``.
+WRAP_PROBE_MACHINERY = (
+    "import numpy as np\nimport course_utils.verdict as verdict\n"
+    "_call, _decode, _encode, _pristine = verdict.call_probe, verdict.decode, verdict.encode, {}\n"
+    "def _copying_call(probe, given):\n"
+    "    return _call(probe, {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in given.items()})\n"
+    "def _remembering_decode(data):\n"
+    "    values = _decode(data)\n"
+    "    _pristine.update({k: v.copy() for k, v in values.items() if isinstance(v, np.ndarray)})\n"
+    "    return values\n"
+    "def _pristine_encode(values, what='values'):\n"
+    "    return _encode({k: _pristine.get(k[:-len('_after')], v) if k.endswith('_after') else v\n"
+    "                    for k, v in values.items()}, what)\n"
+    "verdict.call_probe, verdict.decode, verdict.encode = _copying_call, _remembering_decode, _pristine_encode\n")
+# The same, one level up: run_probe(s) replaced by a home-made runner that hands the probe copies
+# and writes the pristine inputs as the "after" values (the old run_probe, forged).
+OWN_RUN_PROBE = (
+    "import numpy as np\nimport course_utils.verdict as verdict\n"
+    "def _own_run_probe(name, probe):\n"
+    "    given = verdict.decode(open(verdict.kernel_path(name, 'in'), 'rb').read())\n"
+    "    found = probe(**{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in given.items()})\n"
+    "    found.update({k: given[k[:-len('_after')]] for k in found if k.endswith('_after')})\n"
+    "    open(verdict.kernel_path(name, 'out'), 'wb').write(verdict.encode(found))\n"
+    "verdict.run_probe = _own_run_probe\n"
+    "verdict.run_probes = lambda checks: [_own_run_probe(*check) for check in checks]\n")
+# numpy's own functions, patched so that np.savez writes pristine copies of arrays it saw loaded.
+PATCH_NUMPY_IO = (
+    "import numpy as np\n_load, _savez, _seen = np.load, np.savez, {}\n"
+    "class _Remember:\n"
+    "    def __init__(self, archive): self.archive = archive\n"
+    "    def __enter__(self): return self\n"
+    "    def __exit__(self, *a): return self.archive.__exit__(*a)\n"
+    "    def __getitem__(self, key):\n"
+    "        value = self.archive[key]\n"
+    "        _seen[key] = value.copy()\n"
+    "        return value\n"
+    "np.load = lambda *a, **k: _Remember(_load(*a, **k))\n"
+    "np.savez = lambda file, **arrays: _savez(file, **{k: _seen.get(k[:-6], v) if k.endswith('_after') else v\n"
+    "                                                  for k, v in arrays.items()})\n")
+# A trace function can rewrite a running probe's variables: its results do not count.
+TRACE_FUNCTION = "import sys\nsys.settrace(lambda *a: None)\n"
+
+ROUND_TWO_PROBE_CASES = {
+    "mutates_inputs": (answered(SORTS_Y_TRUE), 0),
+    "mutates_inputs_wrapped_machinery": (with_cell(WRAP_PROBE_MACHINERY, source=SORTS_Y_TRUE), 0),
+    "mutates_inputs_own_run_probe": (with_cell(OWN_RUN_PROBE, source=SORTS_Y_TRUE), 0),
+    "mutates_inputs_patched_numpy_io": (with_cell(PATCH_NUMPY_IO, source=SORTS_Y_TRUE), 0),
+    "correct_wrapped_machinery": (with_cell(WRAP_PROBE_MACHINERY), 3),   # honest answer: unaffected
+    "trace_function": (with_cell(TRACE_FUNCTION), 0),
+}
+CASES.update(ROUND_TWO_PROBE_CASES)
+
+
+def answer_in_second_copy():
+    """The answer cell duplicated, the answer written in the second copy, the stub
+    left in the first (issue 26, item 7): the answer is graded."""
+    nb = copy.deepcopy(RELEASED)
+    cell = copy.deepcopy(nb.cells[index_of(nb, "confusion_matrix")])
+    cell.source = ANSWER
+    cell.id = "my-copy"
+    nb.cells.insert(index_of(nb, "confusion_matrix") + 1, cell)
+    return nb
+
+
+CASES["duplicate_answer_in_second_copy"] = (answer_in_second_copy(), 3)

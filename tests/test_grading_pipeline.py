@@ -157,7 +157,9 @@ def test_gradebook_matches_records(graded):
 
 @pytest.mark.parametrize("student, said", [
     ("invalid_json", "not valid JSON"), ("empty_file", "empty"), (RENAMED, "renamed"),
-    ("duplicate_grade_id", "duplicate copy"), ("deleted_hidden", "'confusion_matrix_hidden' was missing"),
+    ("duplicate_grade_id", "the last copy you changed from the stub (cell 12) is graded"),
+    ("duplicate_answer_in_second_copy", "the last copy you changed from the stub (cell 12) is graded"),
+    ("deleted_hidden", "'confusion_matrix_hidden' was missing"),
     ("edited_locked", "graded with the instructor's version"), ("stripped_metadata", "lost its nbgrader metadata"),
     ("os_exit_late", "kernel died"), ("infinite_loop", "time limit"),
     ("big_output", "truncated"), ("duplicate_cell_ids", "later copies got new ids"),

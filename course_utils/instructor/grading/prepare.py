@@ -3,8 +3,8 @@
 Runs in the trusted parent. The result has the instructor's cells in the
 instructor's order: every locked, read-only and test cell comes from the
 source whatever the student did to it (a hidden test cell as its probes
-only, see verdicts.py); only the
-first copy of each answer cell keeps the student's text; cells the student
+only, see verdicts.py); of the copies
+of an answer cell, the last one changed from the stub is graded; cells the student
 added stay after the cell they followed. Everything changed is recorded.
 """
 from __future__ import annotations
@@ -201,22 +201,26 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
     extras: dict[int, list] = {}              # anchor template index (-1: start) -> added cells
     order: list[int] = []
     stripped: list[str] = []                  # read-only cells found by source alone
+    copies: dict[int, list] = {}              # answer template index -> [(position, cell)]
     anchor = -1
     for position, cell, index in matched:
         if index is None:
             extras.setdefault(anchor, []).append(_as_added(cell, position, events))
             continue
         grade_id = nbgrader_meta(template.cells[index])["grade_id"]
+        if is_solution(template.cells[index]):
+            copies.setdefault(index, []).append((position, cell))
         if index in seen:
-            events.append(f"duplicate copy of graded cell {grade_id!r} (cell {position}) dropped; "
-                          "the first copy is graded")
+            if not is_solution(template.cells[index]):
+                events.append(f"duplicate copy of graded cell {grade_id!r} (cell {position}) dropped; "
+                              "the first copy is graded")
             continue
         seen.add(index)
         order.append(index)
         anchor = index
         if is_solution(template.cells[index]):
-            chosen[index] = cell
-        elif not nbgrader_meta(cell):
+            continue                          # graded copy chosen below (_graded_copy)
+        if not nbgrader_meta(cell):
             stripped.append(grade_id)
         elif _text(cell.get("source", "")) not in (template.cells[index].source,
                                                    template.released[index]) \
@@ -225,6 +229,8 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
                 "cell (not an answer cell)"
             events.append(f"{kind} {grade_id!r} had been changed (source or metadata); "
                           "graded with the instructor's version")
+    for index, found in copies.items():
+        chosen[index] = _graded_copy(found, template.cells[index], events)
     events += _stripped_events(stripped)
     if order != sorted(order):
         events.append("cells had been moved; the instructor's order is restored")
@@ -247,6 +253,23 @@ def assemble(submitted: nbformat.NotebookNode, template: Template) -> Prepared:
     refused = refused_answers(_student_code(chosen, extras), template.answer_sources())
     events += [f"answer refused: {why}" for why in refused.values()]
     return Prepared(notebook, events, refused=refused)
+
+
+def _graded_copy(copies: list, original, events: list[str]):
+    """The copy of an answer cell that is graded: the last one the student changed
+    from the release's stub (the one their own run of the notebook defines last),
+    else the first; the others are dropped, and the record says which was graded."""
+    if len(copies) == 1:
+        return copies[0][1]
+    stub = _text(original.source).strip()
+    changed = [(p, c) for p, c in copies if _text(c.get("source", "")).strip() != stub]
+    position, cell = changed[-1] if changed else copies[0]
+    grade_id = nbgrader_meta(original)["grade_id"]
+    where = ", ".join(str(p) for p, _ in copies[:10]) + (", ..." if len(copies) > 10 else "")
+    which = "the last copy you changed from the stub" if changed else "the first copy (none was changed)"
+    events.append(f"answer cell {grade_id!r} appears {len(copies)} times (cells {where}); {which} "
+                  f"(cell {position}) is graded, the other copies were not run")
+    return cell
 
 
 def _student_code(chosen: dict[int, object], extras: dict[int, list]) -> list[str]:

@@ -46,6 +46,7 @@ import course_utils
 
 from .cgroup import Cgroup
 from .frames import FrameError, pack, unpack
+from .limits import executed_refused
 
 UID_BASE, UID_SLOTS = 1_900_000_000, 4096     # no real account lives here
 ADDRESS_SPACE = 4 * 2**30                      # per process
@@ -323,6 +324,9 @@ def _results(data: bytes) -> tuple[nbformat.NotebookNode | None, dict, dict[str,
         return None, failed | {"reason": f"the sandbox sent more than {MAX_RESULTS} bytes"}, {}
     try:
         items = unpack(data)
+        refused = executed_refused(items.get("executed.ipynb", b""))   # before parsing (limits.py)
+        if refused:
+            return None, failed | {"reason": f"{refused}; nothing was graded"}, {}
         notebook = nbformat.reads(items.pop("executed.ipynb").decode("utf-8", "replace"), as_version=4)
     except (FrameError, KeyError, ValueError, TypeError, UnicodeError) as error:
         return None, failed | {"reason": "the sandbox produced no executed notebook "

@@ -26,7 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ...verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
 from .frames import pack, unpack
-from .limits import limit_arriving, limit_outputs
+from .limits import fit_budget, limit_arriving, limit_outputs
 
 MAX_INPUT = 512 * 2**20
 MAX_FILE_BACK = 64 * 2**20 + 1        # a probe's result larger than this is not sent
@@ -53,6 +53,7 @@ def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: 
                             # every output is in by then: no need to wait for a polite exit
                             shutdown_kernel="immediate", resources={"metadata": {"path": cwd}})
     with client.setup_kernel(env=env):
+        status["events"] += seal_kernel(client, notebook)
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
@@ -78,6 +79,23 @@ def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: 
                                         f"({client.timeout} s)")
     status["truncated_outputs"] = client.cut
     return status
+
+
+SEAL_SOURCE = "__import__('course_utils.verdict').verdict.seal()"
+
+
+def seal_kernel(client: NotebookClient, notebook) -> list[str]:
+    """Bind the sealed probe runner (course_utils.verdict.seal) before any cell of
+    the notebook runs; not in the history, not in the executed notebook."""
+    cell = nbformat.v4.new_code_cell(SEAL_SOURCE)
+    notebook.cells.insert(0, cell)
+    try:
+        client.execute_cell(cell, 0, store_history=False)
+    finally:
+        notebook.cells.pop(0)
+    errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+    return [f"the grader could not seal its probe runner ({errors[0].get('ename')}: "
+            f"{str(errors[0].get('evalue'))[:200]}); no hidden check can pass"] if errors else []
 
 
 def read_back(path: str) -> bytes | None:
@@ -132,6 +150,9 @@ def main() -> int:
         status = {"stopped_at": 0, "reason": f"execution failed: {type(error).__name__}: "
                   f"{str(error)[:500]}", "events": []}
     status["truncated_outputs"] = status.get("truncated_outputs", 0) + limit_outputs(notebook)
+    dropped = fit_budget(notebook)
+    if dropped:
+        status.setdefault("events", []).append(dropped)
     results = {"executed.ipynb": nbformat.writes(notebook).encode(),
                "status.json": json.dumps(status).encode()}
     for name in options["files_out"]:

@@ -17,7 +17,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, ComputeChec
 from traitlets.config.loader import PyFileConfigLoader
 
 from ..course import SOLUTIONS
-from .verdicts import CellChecks, bound_names, check_no_shadowing, inputs_files, read_checks
+from .verdicts import SEAL_PATH, CellChecks, bound_names, check_no_shadowing, inputs_files, read_checks, seal_settings
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 REDACT_MIN_CHARS = 20   # hidden-test lines at least this long are redacted from feedback
@@ -127,6 +127,7 @@ def load_templates(course_root: Path, assignment: str, inputs_secret: str = "") 
         checks = {grade_id: read_checks(text, grade_id, shared, student_names)
                   for grade_id, text in hidden_cells.items()}
         exchange = {k: v for cell in checks.values() for k, v in inputs_files(cell.checks, inputs_secret).items()}
+        exchange[SEAL_PATH] = seal_settings(list(hidden_cells.values()))   # the sealed runner's key
         templates.append(Template(assignment, path.stem, notebook, hidden,
                                   [cell.source for cell in released.cells], checks, exchange))
     return templates

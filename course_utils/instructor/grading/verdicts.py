@@ -5,22 +5,27 @@ student's kernel.
 For each hidden test cell the instructor wrote, ``read_checks`` executes the
 cell here with ``hidden_check`` collecting instead of running, and writes the
 cell the sandbox runs instead: one function holding the cell's imports, its
-probe functions and one ``run_probe`` call per check, called once and deleted.
+probe functions and one ``run_probes`` call for its checks, called once and deleted.
 The judges and any reference code in the cell never enter the student's kernel.
 """
 from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import hashlib
+import hmac
 import inspect
+import json
 import linecache
 import re
+import secrets
 import symtable
 import textwrap
 from dataclasses import dataclass
 
 from ... import verdict
-from ...verdict import Check, decode, encoded_inputs, exchange_path
+from ...verdict import SEAL_FILE, Check, code_digest, decode, describe_object, encoded_inputs, exchange_path
 from .safe_text import UNSAFE
 
 MAX_MESSAGE = 600           # the instructor's judge's own message (trusted)
@@ -61,13 +66,15 @@ def read_checks(source: str, label: str, namespace: dict,
     names = [c.name for c in collected]
     if len(set(names)) != len(names):
         raise HiddenCheckError(f"hidden test cell {label!r} repeats a check name: {names}")
-    return CellChecks(collected, kernel_source(source, collected, namespace, label, student_names))
+    code = kernel_source(source, collected, namespace, label, student_names)
+    expected = probe_identities(code, namespace)
+    return CellChecks([dataclasses.replace(c, identity=expected[c.probe.__name__]) for c in collected], code)
 
 
 def kernel_source(source: str, checks: list[Check], namespace: dict, label: str,
                   student_names: set[str] | None = None) -> str:
     """What the sandbox runs in place of the cell: one function holding the
-    cell's imports, its probes and a ``run_probe`` per check, called once and
+    cell's imports, its probes and one ``run_probes`` of its checks, called once and
     deleted. Imports and probes are its locals, which the probes see by
     closure, so the cell neither rebinds a student's name (a helper called
     ``partial``) nor relies on one (``np = None``); the probes find the
@@ -76,9 +83,9 @@ def kernel_source(source: str, checks: list[Check], namespace: dict, label: str,
     refused: in the kernel it would be whatever the student made of it."""
     probes = cell_probes(checks, namespace, label)
     wrapper = "_hidden_" + re.sub(r"\W", "_", label)
-    body = ["from course_utils.verdict import run_probe", *cell_imports(source), "",
+    body = ["from course_utils.verdict import run_probes", *cell_imports(source), "",
             *(textwrap.dedent(inspect.getsource(p)) for p in probes.values()),
-            *(f"run_probe({c.name!r}, {c.probe.__name__})" for c in checks)]
+            "run_probes([", *(f"    ({c.name!r}, {c.probe.__name__})," for c in checks), "])"]
     code = "\n".join(["# Hidden tests run when your notebook is graded; the grader judges the results.",
                       f"def {wrapper}():", textwrap.indent("\n".join(body), "    "), "",
                       "try:", f"    {wrapper}()", "finally:", f"    del {wrapper}", ""])
@@ -98,6 +105,35 @@ def kernel_source(source: str, checks: list[Check], namespace: dict, label: str,
                     "it in the cell (a probe sees only the cell's imports, builtins and the "
                     "student's names)")
     return code
+
+
+def probe_identities(code: str, namespace: dict) -> dict[str, str]:
+    """Each probe's identity as the sealed runner reports it (``verdict.seal``):
+    the digest of its code as compiled from ``code`` (the kernel source) and what
+    its closure holds (the cell's imports, as imported here)."""
+    (wrapper,) = [c for c in compile(code, "<hidden test>", "exec").co_consts if hasattr(c, "co_code")]
+    codes = {c.co_name: c for c in wrapper.co_consts if hasattr(c, "co_code")}
+
+    def identity(function_code, depth=0) -> str:
+        parts = [code_digest(function_code)]
+        for name in function_code.co_freevars:
+            if name in codes:
+                inner = f"function({identity(codes[name], depth + 1)})" if depth < 3 else "function"
+                parts.append(f"{name}={inner}")
+            else:
+                parts.append(f"{name}={describe_object(namespace[name])}")
+        return " ".join(parts)
+    return {name: identity(c) for name, c in codes.items()}
+
+
+def seal_settings(sources: list[str]) -> bytes:
+    """The seal file for the sandbox (``verdict.seal``): a fresh key, and the modules
+    the hidden cells import, sealed with the rest before any student cell."""
+    modules = sorted({name for source in sources for node in ast.parse(source).body
+                      if isinstance(node, (ast.Import, ast.ImportFrom))
+                      for name in ([a.name for a in node.names] if isinstance(node, ast.Import)
+                                   else [node.module] if node.module and not node.level else [])})
+    return json.dumps({"key": secrets.token_hex(32), "modules": modules}).encode()
 
 
 def cell_imports(source: str) -> list[str]:
@@ -176,7 +212,7 @@ def inputs_files(checks: list[Check], secret: str = "") -> dict[str, bytes]:
 
 def result_files(checks: list[Check]) -> list[str]:
     """The files a probe may leave for the grader: its outputs or its error."""
-    return [exchange_path(c.name, kind) for c in checks for kind in ("out", "err")]
+    return [exchange_path(c.name, kind) for c in checks for kind in ("out", "err", "seal")]
 
 
 def judge(check: Check, files: dict[str, bytes]) -> str | None:
@@ -193,6 +229,9 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
                 "to the end)")
     if len(output) > verdict.MAX_BYTES:
         return f"check {check.name}: the result is larger than {verdict.MAX_BYTES} bytes"
+    unsealed = seal_problem(check, files, output)
+    if unsealed:
+        return f"check {check.name}: {unsealed}"
     try:
         found = decode(output)
     except Exception as error:
@@ -201,6 +240,38 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
         check.judge(decode(files[exchange_path(check.name, "in")]), found)
     except Exception as error:   # the judge's message is the feedback
         return f"check {check.name}: {(str(error) or type(error).__name__)[:MAX_MESSAGE]}"
+    return None
+
+
+SEAL_PATH = f"{verdict.EXCHANGE_DIR}/{SEAL_FILE}"
+
+
+def seal_problem(check: Check, files: dict[str, bytes], output: bytes) -> str | None:
+    """None if ``output`` came from the sealed runner running this check's own probe
+    with nothing replaced while it ran (``verdict.seal``), else why it does not count.
+    Without a seal file among ``files`` (a run outside the grader's sandbox) there is
+    nothing to verify."""
+    if SEAL_PATH not in files:
+        return None
+    try:
+        key = bytes.fromhex(json.loads(files[SEAL_PATH])["key"])
+        sealed = json.loads(files.get(exchange_path(check.name, "seal"), b"")[:20_000])
+        record, mac = str(sealed["record"]), str(sealed["mac"])
+        signed = hmac.compare_digest(hmac.new(key, f"{check.name}\n{record}".encode(), "sha256").hexdigest(), mac)
+        record = json.loads(record) if signed else {}
+    except (ValueError, KeyError, TypeError):
+        signed, record = False, {}
+    if not signed or record.get("output") != hashlib.sha256(output).hexdigest():
+        return ("its result did not come from the grader's sealed probe runner (code in the notebook "
+                "replaced or bypassed the grader's machinery), so it does not count")
+    findings = [str(f)[:200] for f in record.get("findings", [])][:3]
+    if findings:
+        return ("the grader's functions were tampered with while your code ran: " + "; ".join(findings)
+                + ". Results obtained that way do not count; leave numpy, the course's modules and "
+                "Python's own functions as they are.")
+    if check.identity and record.get("identity") != check.identity:
+        return ("the probe that ran is not the grader's (its code or its imports were changed in the "
+                "kernel), so its result does not count")
     return None
 
 
