@@ -230,15 +230,20 @@ def _mutating_round_two(function):
 
 
 def mutated_exercise(template):
-    """(answer grade_id, its functions) of the first exercise whose hidden checks
-    compare inputs after the call (``*_after``)."""
+    """(answer grade_id, its functions and methods) of the first exercise whose
+    hidden checks compare inputs after the call (``*_after``)."""
     exercise_of = template.exercise_of()
     answers = template.answer_sources()
     for grade_id, cell in template.hidden.items():
-        if '_after"' in cell.kernel_source or "_after'" in cell.kernel_source:
+        if "_after" in cell.kernel_source:
             answer = exercise_of.get(grade_id)
-            functions = sorted(node.name for node in ast.parse(answers.get(answer, "")).body
-                               if isinstance(node, ast.FunctionDef))
+            functions = []
+            for node in ast.parse(answers.get(answer, "")).body:
+                if isinstance(node, ast.FunctionDef):
+                    functions.append(node.name)
+                elif isinstance(node, ast.ClassDef):     # its methods, e.g. a module's forward
+                    functions += [f"{node.name}.{m.name}" for m in node.body
+                                  if isinstance(m, ast.FunctionDef) and not m.name.startswith("__")]
             if functions:
                 return answer, functions
     return None, []

@@ -229,13 +229,13 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
                 "to the end)")
     if len(output) > verdict.MAX_BYTES:
         return f"check {check.name}: the result is larger than {verdict.MAX_BYTES} bytes"
-    unsealed = seal_problem(check, files, output)
-    if unsealed:
-        return f"check {check.name}: {unsealed}"
     try:
         found = decode(output)
     except Exception as error:
         return f"check {check.name}: the result is not plain numbers ({type(error).__name__})"
+    unsealed = seal_problem(check, files, output)
+    if unsealed:
+        return f"check {check.name}: {unsealed}"
     try:
         check.judge(decode(files[exchange_path(check.name, "in")]), found)
     except Exception as error:   # the judge's message is the feedback
