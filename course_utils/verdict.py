@@ -495,7 +495,7 @@ def _sealed_runner(key: bytes, roots: set[str]) -> Callable:
             findings += [(f"{label}.{k}" if type_(k) is str_ else f"{label} {getattr_(k, '__qualname__', '?')}")
                          + " was replaced while the checks ran" for label, _, k, _, _ in during[:3]]
             put(during, 3)
-            findings += trace_set()
+            findings += [f for f in trace_set() if f not in findings]
             for name, who, data, error in results:
                 if error is None or findings:
                     record = dumps({"identity": who, "findings": findings, "output": sha256(data).hexdigest()})
