@@ -86,6 +86,15 @@ def test_the_state_directory_is_the_graders_or_refused(state_dir, tmp_path):
             state_dir.unlink()
 
 
+def test_the_state_directory_can_be_named_where_run_is_not_writable(tmp_path):
+    import subprocess
+    where = subprocess.run(
+        [sys.executable, "-c", "from course_utils.instructor.grading import sandbox; print(sandbox.STATE_DIR)"],
+        env={**os.environ, "COURSE_GRADER_STATE": str(tmp_path / "state")}, capture_output=True, text=True)
+    assert where.stdout.strip() == str(tmp_path / "state"), where.stderr
+    assert REAL_STATE_DIR == Path("/run/course-grader") or "COURSE_GRADER_STATE" in os.environ
+
+
 def two_honest_students(tmp_path) -> Path:
     root = tmp_path / "course"
     ScratchCourse.create(root)

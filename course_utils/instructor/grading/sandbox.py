@@ -66,7 +66,9 @@ KILL_GRACE = 30                                # s after the notebook limit befo
 MAX_RESULTS = 256 * 2**20                      # what the parent reads from the child's stdout
 STDERR_TAIL = 64 * 2**10
 WORKDIR = "/grading"                           # the sandbox's directory, HOME and cwd
-STATE_DIR = Path("/run/course-grader")         # the grader's own (root, 0700): the uid leases
+# The grader's own directory (root, 0700): the uid leases. COURSE_GRADER_STATE
+# names another where /run is not writable; it is checked the same way.
+STATE_DIR = Path(os.environ.get("COURSE_GRADER_STATE", "/run/course-grader"))
 # Where the sandbox sees Python: no instructor path (/root/.pyenv, the checkout) shows.
 OPT_PYTHON, OPT_VENV, OPT_COURSE = "/opt/python", "/opt/venv", "/opt/course"
 ETC = ["passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
@@ -279,7 +281,8 @@ def open_state_dir() -> int:
     except FileExistsError:
         pass                          # checked below, whoever made it
     except OSError as error:
-        raise GraderFailure(f"cannot create the grader's state directory {STATE_DIR}: {error}") from None
+        raise GraderFailure(f"cannot create the grader's state directory {STATE_DIR}: {error}; "
+                            "COURSE_GRADER_STATE names another (made root-only by the grader)") from None
     try:
         fd = os.open(STATE_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
