@@ -412,3 +412,65 @@ def answer_in_second_copy():
 
 
 CASES["duplicate_answer_in_second_copy"] = (answer_in_second_copy(), 3)
+
+# ---------------------------------------------------------------------------
+# Round two (issue 26, items 4, 5, 8, 9, 10): the grader's state, a keyring
+# channel, instructor paths, CPU starvation. Used by tests/test_grader_round_two.py.
+# A planted state directory: a local user's, with as many files as uid slots.
+PLANTED_UID, PLANTED_FILES = 12345, 4096
+
+# Leaves a key where a later sandbox (another uid) would look: the session
+# keyring (inherited from the grader: shared by every sandbox) and the user's.
+KEYRING_STASH = (
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "for keyring in (-3, -4):          # KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING\n"
+    "    key = libc.syscall(248, b'user', b'course-test-stash', b'stashed results', 15, ctypes.c_int(keyring))\n"
+    "    print('add_key', keyring, key, os.strerror(ctypes.get_errno()) if key < 0 else 'added')\n")
+KEYRING_READ = (
+    "import ctypes\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "found = [libc.syscall(249, b'user', b'course-test-stash', None, 0)]     # request_key\n"
+    "found += [libc.syscall(250, 10, ctypes.c_int(k), b'user', b'course-test-stash', 0) for k in (-3, -4)]\n"
+    "payload = ctypes.create_string_buffer(64)\n"
+    "read = [libc.syscall(250, 11, key, payload, 64) for key in found if key > 0]   # KEYCTL_READ\n"
+    "print('keys found:', sum(key > 0 for key in found), payload.value)\n")
+
+# What the sandbox's own Python says about where it lives (no instructor path).
+WHERE_AM_I = (
+    "import json, os, sys, course_utils\n"
+    "print('WHERE ' + json.dumps({'executable': sys.executable, 'path': sys.path, 'prefix': sys.prefix,\n"
+    "    'base_prefix': sys.base_prefix, 'course_utils': course_utils.__file__,\n"
+    "    'env': {k: v for k, v in os.environ.items() if 'PATH' in k}}))\n")
+
+
+def cpu_window(start: float, seconds: float, processes: int) -> str:
+    """Code that keeps ``processes`` processes busy from ``start`` (an absolute
+    time) for ``seconds`` and prints the CPU seconds they got in that window
+    (and whether it was ready before the window opened). ``processes=50``: the
+    hog; ``processes=1``: the honest classmate. Each process is a session of
+    its own, as in the issue: the scheduler's autogroups share CPU per
+    session, and would otherwise hide the hog."""
+    return (
+        "import os, time\n"
+        f"start, end, n = {start!r}, {start + seconds!r}, {processes}\n"
+        "late = time.time() > start\n"
+        "read, write = os.pipe()\n"
+        "for _ in range(n):\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        while time.time() < start: time.sleep(0.01)\n"
+        "        began = time.process_time()\n"
+        "        while time.time() < end: pass\n"
+        "        os.write(write, f'{time.process_time() - began}\\n'.encode())\n"
+        "        os._exit(0)\n"
+        "os.close(write)\n"
+        "got = b''\n"
+        "while chunk := os.read(read, 65536): got += chunk\n"
+        "for _ in range(n): os.wait()\n"
+        "print('CPU', sum(map(float, got.split())), 'late' if late else 'ready')\n")
+
+
+# The submission's kernel kills the sandbox's runner (same uid): no executed
+# notebook, but the student's doing, so recorded (0), not a grader failure.
+KILL_RUNNER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"

@@ -5,7 +5,10 @@ run by an executor: here, or on a Dask cluster; executors.py) -> limit
 outputs -> judge and score. The main thread alone writes the gradebook, the
 executed notebooks and the records, one student at a time and whole (Ctrl-C
 waits for the record being written), so an interrupted run leaves every
-record complete and a re-run grades only what is missing.
+record complete and a re-run grades only what is missing. A submission the
+grader failed (its executor, its sandbox or its own code, not the student's)
+gets no record and no gradebook row, only a note (``NOT_GRADED``): a plain
+re-run grades it again and says so.
 """
 from __future__ import annotations
 
@@ -31,12 +34,13 @@ from .executors import ExecutorError, LocalExecutor, SandboxTask, SubmissionLost
 from .executors import run_local as run_here
 from .limits import limit_outputs
 from .prepare import find_submitted_file, prepare
-from .sandbox import Limits
+from .sandbox import GraderFailure, Limits, preflight
 from .score import CellScore, score
 from .template import Template, is_test, load_templates
 from .verdicts import result_files
 
 RECORD = "grading-record.json"
+NOT_GRADED = "not-graded.json"      # why the grader failed this submission (no record written)
 
 
 @dataclass
@@ -86,8 +90,9 @@ class StudentResult:
 
 
 class GradingIncomplete(RuntimeError):
-    """Some submissions were not graded because the executor failed (see
-    executors.ExecutorError); those recorded are in ``records``."""
+    """Some submissions were not graded because the grader failed (the
+    executor, see executors.ExecutorError; the sandbox, see
+    sandbox.GraderFailure; a bug); those recorded are in ``records``."""
 
     def __init__(self, records: list[dict], log_path: Path, missing: list[str]):
         super().__init__(f"{len(missing)} submissions not graded: {', '.join(missing[:10])}")
@@ -177,8 +182,11 @@ def submission_digest(folder: Path) -> str:
 
 def already_graded(course_root: Path, assignment: str, student: str, digest: str,
                    templates: list[Template]) -> bool:
-    """A whole record of this very submission exists (written last, atomically)."""
+    """A whole record of this very submission exists (written last, atomically)
+    and no later run failed to grade it."""
     path = course_root / "autograded" / student / assignment / RECORD
+    if (path.parent / NOT_GRADED).exists():
+        return False
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -274,6 +282,11 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
     if done_before:
         log(f"skipped {len(done_before)} students already graded on these submissions "
             "(--force regrades them)")
+    for student, note in failed_before(course_root, assignment, todo):
+        log(f"grading {student} again: the grader failed it on {note.get('when', '?')} "
+            f"({str(note.get('reason', '?'))[:200]})")
+    if executor is None or not executor.cluster:
+        preflight()            # a sandbox that cannot start here fails the run now, not each student
     own = executor is None
     executor = executor or LocalExecutor(jobs)
     log_dir = course_root / "grading_logs" / assignment
@@ -299,14 +312,13 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
                     student = futures[future]
                     try:
                         result = future.result()
-                    except ExecutorError as error:     # not the submission's doing: not recorded
+                    except Exception as error:   # the grader's failure, not the submission's: no grade
+                        reason = str(error) if isinstance(error, (ExecutorError, GraderFailure)) \
+                            else f"grader error: {type(error).__name__}: {error}"
                         lost.append(student)
-                        say(f"NOT graded {student}: {error}")
+                        note_not_graded(course_root, assignment, student, reason)
+                        say(f"NOT graded {student} (the grader failed, nothing recorded): {reason}")
                         continue
-                    except Exception as error:   # a grader bug must not stop the others
-                        result = StudentResult(student, [NotebookResult(
-                            t.name, score(None, t, 0), [f"grader error: {type(error).__name__}: {error}"],
-                            "grader error") for t in templates])
                     result.inputs_secret, result.submission = inputs_secret, digests[student]
                     with uninterrupted():
                         save(course_root, assignment, result)
@@ -345,6 +357,26 @@ def _progress_bar(total: int, assignment: str, progress: bool | None):
                 postfix="running 0, failed 0")
 
 
+def note_not_graded(course_root: Path, assignment: str, student: str, reason: str) -> None:
+    """Why the grader failed ``student``'s submission: the next run grades it again."""
+    folder = course_root / "autograded" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NOT_GRADED).write_text(json.dumps({"student": student, "reason": reason,
+                                                 "when": time.strftime("%Y-%m-%d %H:%M:%S")}))
+
+
+def failed_before(course_root: Path, assignment: str, students: list[str]) -> list[tuple[str, dict]]:
+    """(student, note) for each of ``students`` an earlier run failed to grade."""
+    found = []
+    for student in students:
+        try:
+            note = json.loads((course_root / "autograded" / student / assignment / NOT_GRADED).read_text())
+        except (OSError, ValueError):
+            continue
+        found.append((student, note if isinstance(note, dict) else {}))
+    return found
+
+
 def results_from(log_path: Path) -> list[dict]:
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
@@ -365,3 +397,4 @@ def save(course_root: Path, assignment: str, result: StudentResult) -> None:
     partial = folder / f".{RECORD}.tmp"
     partial.write_text(json.dumps(result.record(), indent=1))
     os.replace(partial, folder / RECORD)
+    (folder / NOT_GRADED).unlink(missing_ok=True)     # graded now

@@ -1,11 +1,13 @@
 """One control group per sandbox: memory and process limits for the whole
 sandbox (every process it starts, and the tmpfs pages it writes), not per
-process as rlimits are.
+process as rlimits are, and its CPU: an equal share beside every other
+sandbox however many processes it starts, and at most ``cpus`` CPUs.
 
 cgroup v2 where the memory and pids controllers can be enabled below the
-grader's own group, else cgroup v1's memory and pids hierarchies. Needs root
-(or a delegated subtree); ``Cgroup.create`` returns None where neither works
-and the record then says the limits are per process only.
+grader's own group, else cgroup v1's memory and pids hierarchies (and cpu,
+where it can: without it, ``cpu_limited`` is False and the record says so).
+Needs root (or a delegated subtree); ``Cgroup.create`` returns None where
+neither works and the record then says the limits are per process only.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+CPU_PERIOD = 100_000   # us: the quota is cpus x this per period
 REMOVE_TRIES = 100  # x 50 ms: the processes of a killed sandbox can take seconds to exit under load
 
 
@@ -24,7 +27,7 @@ def _own_path(controller: str) -> str:
     """This process's group in ``controller``'s hierarchy ("" for v2)."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, names, path = line.split(":", 2)
-        if names.split(",") == [controller] or (controller == "" and names == ""):
+        if controller in names.split(",") or (controller == "" and names == ""):
             return path.lstrip("/")
     raise LookupError(controller)
 
@@ -32,25 +35,29 @@ def _own_path(controller: str) -> str:
 @dataclass
 class Cgroup:
     version: int
-    folders: list[Path]        # one (v2) or the memory and pids groups (v1)
+    folders: list[Path]        # one (v2) or the memory, pids (and cpu) groups (v1)
+    cpu_limited: bool = False  # an equal CPU share and the quota are in place
 
     @classmethod
-    def create(cls, name: str, memory: int, processes: int) -> Cgroup | None:
+    def create(cls, name: str, memory: int, processes: int, cpus: float = 0) -> Cgroup | None:
+        """``cpus``: at most this many CPUs (0: the share alone, no quota)."""
         for make in (cls._v2, cls._v1):
             try:
-                return make(name, memory, processes)
+                return make(name, memory, processes, cpus)
             except (OSError, LookupError, ValueError):
                 continue
         return None
 
     @classmethod
-    def _v2(cls, name: str, memory: int, processes: int) -> Cgroup:
+    def _v2(cls, name: str, memory: int, processes: int, cpus: float) -> Cgroup:
         if not (ROOT / "cgroup.controllers").exists():
             raise OSError("no cgroup v2 at /sys/fs/cgroup")
         parent = ROOT / _own_path("") / "course-grader"
         parent.mkdir(exist_ok=True)
         (parent.parent / "cgroup.subtree_control").write_text("+memory +pids")
         (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        cpu = (_try_write(parent.parent / "cgroup.subtree_control", "+cpu")
+               and _try_write(parent / "cgroup.subtree_control", "+cpu"))
         folder = _new_folder(parent / name)
         group = cls(2, [folder])
         try:
@@ -60,10 +67,14 @@ class Cgroup:
         except OSError:
             group.remove()
             raise
+        # The default weight (100) is every sibling's: an equal share, however many processes.
+        quota = f"{int(cpus * CPU_PERIOD)} {CPU_PERIOD}" if cpus else "max"
+        group.cpu_limited = (cpu and _try_write(folder / "cpu.weight", "100")
+                             and _try_write(folder / "cpu.max", quota))
         return group
 
     @classmethod
-    def _v1(cls, name: str, memory: int, processes: int) -> Cgroup:
+    def _v1(cls, name: str, memory: int, processes: int, cpus: float) -> Cgroup:
         memory_dir = _new_folder(ROOT / "memory" / _own_path("memory") / f"course-grader-{name}")
         group = cls(1, [memory_dir])
         try:
@@ -76,7 +87,21 @@ class Cgroup:
         except OSError:
             group.remove()
             raise
+        group.cpu_limited = group._add_v1_cpu(name, cpus)
         return group
+
+    def _add_v1_cpu(self, name: str, cpus: float) -> bool:
+        """The cpu hierarchy's group, if there is one: the default shares (1024,
+        every sibling's) and the quota. Without it the sandbox still runs."""
+        try:
+            folder = _new_folder(ROOT / "cpu" / _own_path("cpu") / f"course-grader-{name}")
+        except (OSError, LookupError):
+            return False
+        self.folders.append(folder)
+        quota = str(int(cpus * CPU_PERIOD)) if cpus else "-1"
+        return (_try_write(folder / "cpu.shares", "1024")
+                and _try_write(folder / "cpu.cfs_period_us", str(CPU_PERIOD))
+                and _try_write(folder / "cpu.cfs_quota_us", quota))
 
     @property
     def procs_files(self) -> list[str]:
@@ -125,6 +150,14 @@ class Cgroup:
                     break
                 except OSError:      # busy: processes still exiting
                     time.sleep(0.05)
+
+
+def _try_write(path: Path, text: str) -> bool:
+    try:
+        path.write_text(text)
+        return True
+    except OSError:
+        return False
 
 
 def _new_folder(path: Path) -> Path:

@@ -10,7 +10,7 @@ from .autograde import GradingIncomplete
 from .autograde import autograde as run_autograde
 from .gradebook import GradingError, WrittenScore, enter_written_scores, gradebook_grades
 from .safe_text import printable
-from .sandbox import Limits
+from .sandbox import GraderFailure, Limits
 
 
 def release(args) -> int:
@@ -54,6 +54,9 @@ def autograde(args) -> int:
                                           executor=executor, skip_graded=skip, progress=None)
     except GradingIncomplete as incomplete:
         results, log_path, missing = incomplete.records, incomplete.log_path, incomplete.missing
+    except GraderFailure as error:     # before any submission: nothing graded, nothing recorded
+        print(printable(f"REFUSED: {error}"))
+        return 2
     except KeyboardInterrupt:     # what was recorded, and what to do, is already said
         return 130
     finally:
@@ -81,7 +84,7 @@ def autograde(args) -> int:
             print(f"WARNING: the sandboxes were not all alike ({'; '.join(map(str, modes))}): "
                   "see each record's defences and worker")
     if missing:
-        print(f"NOT graded (the executor lost them; nothing recorded): {len(missing)} "
+        print(f"NOT graded (the grader failed, not the students; nothing recorded): {len(missing)} "
               f"submissions ({printable(', '.join(missing), 200)}); run again to grade them")
     print(f"log: {log_path}\nrecords: {args.course / 'autograded'}/<student>/{args.assignment}/"
           "grading-record.json; gradebook: gradebook.db")
@@ -125,6 +128,9 @@ def grade(args) -> int:
                            execute=executor.run if executor else None)
     except FileNotFoundError as error:
         print(printable(f"REFUSED: {error}"))
+        return 2
+    except GraderFailure as error:
+        print(printable(f"NOT graded: the grader failed, not the notebook ({error}); run it again"))
         return 2
     finally:
         if executor is not None:

@@ -15,6 +15,9 @@ import re
 NAME = re.compile(r"^(?!/)(?!.*\.\.)[A-Za-z0-9_.\-/]{1,200}$")   # relative, no ..
 MAX_HEADER = 2**20
 MAX_ITEMS = 10_000
+# The child's first bytes on its stdout, before the kernel starts: without
+# them nothing of the submission ran, and a failure is the grader's own.
+READY = b"sandbox-ready\n"
 
 
 class FrameError(ValueError):

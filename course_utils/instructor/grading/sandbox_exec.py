@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ...verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
-from .frames import pack, unpack
+from .frames import READY, pack, unpack
 from .limits import fit_budget, limit_arriving, limit_outputs
 
 MAX_INPUT = 512 * 2**20
@@ -141,6 +141,7 @@ def main() -> int:
     notebook = nbformat.reads(request.pop("notebook.ipynb").decode(), as_version=4)
     write_inputs(request)
     channel = hide_results_channel()
+    os.write(channel, READY)
     cwd = os.getcwd()
     env = dict(os.environ, **{VERDICT_DIR_ENV: os.path.join(cwd, EXCHANGE_DIR)})
     try:
