@@ -41,6 +41,10 @@ MIX = ["correct", "partial", "blank", "invalid_json", "os_exit_late", "forged_re
 SECRET = "5eed" * 8                    # one inputs secret for every run: comparable results
 LIMITS = Limits(60, 300)
 ALLOWED_FAILURES = 1                   # the test scheduler's: a task may lose 1 worker, not 2
+# On the shared 2-core machine the cluster's event loops stalled for up to 46 s
+# (its log); a TLS handshake needs the peer's loop, so Dask's 30 s connect
+# timeout is raised for every process of these tests (one run lost 4 tasks at 30 s).
+CONNECT_TIMEOUT = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "120s"}
 DASK = str(Path(sys.executable).parent / "dask")
 
 
@@ -68,7 +72,8 @@ class Cluster:
         self.security = client_security(self.certs)
         port, self.dashboard = free_port(), free_port()
         self.address = f"tls://127.0.0.1:{port}"
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES)}
+        env = {**os.environ, **CONNECT_TIMEOUT,
+               "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES)}
         self.log = open(folder / "cluster.log", "wb")
         self.processes = [subprocess.Popen(
             [DASK, "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", str(port),
@@ -111,9 +116,13 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    running = Cluster(tmp_path_factory.mktemp("cluster"))
-    yield running
-    running.close()
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT[
+            "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"]}):      # this process's clients
+        running = Cluster(tmp_path_factory.mktemp("cluster"))
+        yield running
+        running.close()
 
 
 def make_course(root: Path, students: dict[str, str]) -> Path:
@@ -260,7 +269,7 @@ def test_interrupted_then_run_again_grades_each_submission_once(cluster, tmp_pat
         # to land while a record was being written stopped the run (CI, stops 18, 19).
         parent = subprocess.Popen([sys.executable, "-m", "course_utils.instructor.cli", *command],
                                   stdout=output, stderr=subprocess.STDOUT, cwd=REPO,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                  env={**os.environ, **CONNECT_TIMEOUT, "PYTHONUNBUFFERED": "1"},
                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         wait_until(lambda: records(root), 300, "the first record")
         os.kill(parent.pid, signal.SIGINT)                 # Ctrl-C
