@@ -1,7 +1,8 @@
 """Grading on a Dask cluster (grading/executors.py) and `course grade`.
 
 A real `dask scheduler` and two `dask worker --nthreads 1` processes, started
-here on 127.0.0.1 (free ports) and shut down at the end, grade a mix of
+here on 127.0.0.1 (free ports) with TLS as docs/grading.md says (certificates
+of `course cluster-certs`) and shut down at the end, grade a mix of
 notebook-00 submissions from tests/adversarial.py: the same scores and
 records as the local executor (both runs use one inputs secret); the same
 with a worker SIGKILLed while it holds a task; a submission whose workers
@@ -40,6 +41,10 @@ MIX = ["correct", "partial", "blank", "invalid_json", "os_exit_late", "forged_re
 SECRET = "5eed" * 8                    # one inputs secret for every run: comparable results
 LIMITS = Limits(60, 300)
 ALLOWED_FAILURES = 1                   # the test scheduler's: a task may lose 1 worker, not 2
+# On the shared 2-core machine the cluster's event loops stalled for up to 46 s
+# (its log); a TLS handshake needs the peer's loop, so Dask's 30 s connect
+# timeout is raised for every process of these tests (one run lost 4 tasks at 30 s).
+CONNECT_TIMEOUT = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "120s"}
 DASK = str(Path(sys.executable).parent / "dask")
 
 
@@ -49,24 +54,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tls_options(certs: Path, role: str) -> list[str]:
+    return ["--tls-ca-file", str(certs / "ca.pem"), "--tls-cert", str(certs / f"{role}.pem"),
+            "--tls-key", str(certs / f"{role}-key.pem")]
+
+
 class Cluster:
     """`dask scheduler` + two `dask worker --nthreads 1` (each with its nanny,
-    which restarts a killed worker), all on 127.0.0.1."""
+    which restarts a killed worker), all on 127.0.0.1, TLS with the
+    certificates of `course cluster-certs` (``self.certs``)."""
 
     def __init__(self, folder: Path):
+        from course_utils.instructor.grading.cluster_tls import client_security
+
+        self.certs = folder / "certs"
+        assert course(["cluster-certs", str(self.certs)]) == 0
+        self.security = client_security(self.certs)
         port, self.dashboard = free_port(), free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES)}
+        self.address = f"tls://127.0.0.1:{port}"
+        env = {**os.environ, **CONNECT_TIMEOUT,
+               "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES)}
         self.log = open(folder / "cluster.log", "wb")
         self.processes = [subprocess.Popen(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-             "--dashboard-address", f"127.0.0.1:{self.dashboard}"],
+            [DASK, "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port", str(port),
+             "--dashboard-address", f"127.0.0.1:{self.dashboard}", *tls_options(self.certs, "scheduler")],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)]
         self.processes += [subprocess.Popen(
             [DASK, "worker", self.address, "--nthreads", "1", "--name", f"w{i}", "--no-dashboard",
-             "--local-directory", str(folder / f"w{i}")],
+             "--host", "127.0.0.1", "--local-directory", str(folder / f"w{i}"),
+             *tls_options(self.certs, "worker")],
             stdout=self.log, stderr=subprocess.STDOUT, env=env) for i in (1, 2)]
-        self.client = distributed.Client(self.address, timeout=90)
+        self.client = distributed.Client(self.address, timeout=90, security=self.security)
         self.client.wait_for_workers(2, timeout=180)
 
     def holder(self, student: str) -> str | None:
@@ -98,9 +116,13 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    running = Cluster(tmp_path_factory.mktemp("cluster"))
-    yield running
-    running.close()
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT[
+            "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"]}):      # this process's clients
+        running = Cluster(tmp_path_factory.mktemp("cluster"))
+        yield running
+        running.close()
 
 
 def make_course(root: Path, students: dict[str, str]) -> Path:
@@ -140,16 +162,16 @@ def local(tmp_path_factory):
     return {r["student"]: comparable(r) for r in graded}
 
 
-def grade_in_thread(root: Path, address: str) -> tuple[threading.Thread, dict]:
+def grade_in_thread(root: Path, cluster: Cluster) -> tuple[threading.Thread, dict]:
     from course_utils.instructor.grading.executors import DaskExecutor
 
     out: dict = {}
 
     def run():
-        executor = DaskExecutor(address)
+        executor = DaskExecutor(cluster.address, security=cluster.security)
         try:
             out["records"], _ = autograde(root, A, executor=executor, limits=LIMITS,
-                                          inputs_secret=SECRET, log=lambda _: None)
+                                          inputs_secret=SECRET, log=print)   # shown if it fails
         except BaseException as error:     # noqa: BLE001 (reported by the test)
             out["error"] = error
         finally:
@@ -173,11 +195,11 @@ def test_the_cluster_gives_the_local_scores_and_records(cluster, local, tmp_path
     from course_utils.instructor.grading.executors import DaskExecutor
 
     root = make_course(tmp_path / "course", {s: s for s in MIX})
-    executor = DaskExecutor(cluster.address)
+    executor = DaskExecutor(cluster.address, security=cluster.security)
     try:
         assert executor.slots == 4 and executor.dashboard_link.endswith(f":{cluster.dashboard}/status")
         graded, _ = autograde(root, A, executor=executor, limits=LIMITS, inputs_secret=SECRET,
-                              log=lambda _: None, progress=True)
+                              log=print, progress=True)   # each NOT graded line shown if it fails
     finally:
         executor.close()
     assert {r["student"]: comparable(r) for r in graded} == local
@@ -195,7 +217,7 @@ def test_the_cluster_gives_the_local_scores_and_records(cluster, local, tmp_path
 def test_a_worker_killed_while_it_holds_a_task_loses_nothing(cluster, local, tmp_path):
     root = make_course(tmp_path / "course", {s: s for s in MIX})
     cluster.wait_for_workers()
-    thread, out = grade_in_thread(root, cluster.address)
+    thread, out = grade_in_thread(root, cluster)
     # a sandboxed submission that has been running for a moment
     victim = wait_until(lambda: next((s for s in MIX if s != "invalid_json" and cluster.holder(s)), None),
                         240, "a task on a worker")
@@ -214,7 +236,7 @@ def test_a_worker_killed_while_it_holds_a_task_loses_nothing(cluster, local, tmp
 def test_a_submission_that_keeps_killing_workers_is_recorded_as_failed(cluster, tmp_path):
     root = make_course(tmp_path / "course", {"killer": "correct", "bystander": "correct"})
     cluster.wait_for_workers()
-    thread, out = grade_in_thread(root, cluster.address)
+    thread, out = grade_in_thread(root, cluster)
     killed = []
     while thread.is_alive() and len(killed) < ALLOWED_FAILURES + 1:
         address = cluster.holder("killer")
@@ -240,14 +262,14 @@ def test_interrupted_then_run_again_grades_each_submission_once(cluster, tmp_pat
     root = make_course(tmp_path / "course", students)
     cluster.wait_for_workers()
     command = ["autograde", A, "--course", str(root), "--scheduler", cluster.address,
-               "--cell-timeout", "60", "--notebook-limit", "300"]
+               "--tls-dir", str(cluster.certs), "--cell-timeout", "60", "--notebook-limit", "300"]
     with open(tmp_path / "first.out", "wb") as output:
         # SIGINT at its default, as in a terminal: a suite started in the background
         # (`./test.sh &`) inherits it ignored, and then only a Ctrl-C that happened
         # to land while a record was being written stopped the run (CI, stops 18, 19).
         parent = subprocess.Popen([sys.executable, "-m", "course_utils.instructor.cli", *command],
                                   stdout=output, stderr=subprocess.STDOUT, cwd=REPO,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                  env={**os.environ, **CONNECT_TIMEOUT, "PYTHONUNBUFFERED": "1"},
                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         wait_until(lambda: records(root), 300, "the first record")
         os.kill(parent.pid, signal.SIGINT)                 # Ctrl-C

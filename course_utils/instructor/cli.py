@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grading_commands(commands) -> None:
-    """release, collect, autograde, grade, feedback, export, summary, grade-written: see docs/grading.md."""
+    """release, collect, autograde, grade, feedback, export, summary, grade-written,
+    cluster-certs: see docs/grading.md."""
     def add(name: str, help_text: str):
         cmd = commands.add_parser(name, help=help_text)
         cmd.add_argument("assignment")
@@ -48,8 +49,10 @@ def _grading_commands(commands) -> None:
                            help="submissions at once (default: the number of CPUs; with "
                                 "--scheduler: twice the cluster's threads)")
     autograde.add_argument("--scheduler", metavar="ADDRESS",
-                           help="run the sandboxes on a Dask cluster: tcp://HOST:8786, or local:N "
-                                "for N single-threaded worker processes here (docs/grading.md)")
+                           help="run the sandboxes on a Dask cluster: tls://HOST:8786 (with "
+                                "--tls-dir), or local:N for N single-threaded worker processes "
+                                "here (docs/grading.md)")
+    _cluster_options(autograde)
     autograde.add_argument("--force", action="store_true",
                            help="regrade everyone (default: only those without a record of "
                                 "their current submission, e.g. after Ctrl-C)")
@@ -71,7 +74,8 @@ def _grading_commands(commands) -> None:
     grade.add_argument("--memory", type=float, default=4,
                        help="GiB of memory for the sandbox (cgroup; tmpfs included)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the sandbox on a Dask cluster (tcp://HOST:8786)")
+                       help="run the sandbox on a Dask cluster (tls://HOST:8786 with --tls-dir)")
+    _cluster_options(grade)
     add("feedback", "write feedback/<student>/<assignment>/*.html")
     export = add("export", "write the assignment's grades as CSV")
     export.add_argument("--csv", type=Path, default=Path("grades.csv"))
@@ -84,6 +88,20 @@ def _grading_commands(commands) -> None:
     written.add_argument("--points", type=float)
     written.add_argument("--comment", help="shown to the student on the feedback page")
     written.add_argument("--csv", type=Path, help="columns student, grade_id, points, comment")
+    certs = commands.add_parser("cluster-certs", help="create a CA and the TLS certificates and "
+                                "keys of a Dask grading cluster (scheduler, worker, client)")
+    certs.add_argument("folder", type=Path, help="where to write them (created 0700; "
+                       "existing files are never replaced)")
+    certs.add_argument("--days", type=int, default=365, help="how long they are valid")
+
+
+def _cluster_options(cmd) -> None:
+    cmd.add_argument("--tls-dir", type=Path, metavar="DIR",
+                     help="the folder of `course cluster-certs DIR`: ca.pem and the client's "
+                          "certificate and key, for a tls:// scheduler")
+    cmd.add_argument("--insecure", action="store_true",
+                     help="allow an unencrypted (tcp://) scheduler: anyone who reaches it runs "
+                          "code on the workers, as root where they run as root")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def autograde(args) -> int:
     say = lambda line: print(printable(line))   # noqa: E731
     executor = None
     if getattr(args, "scheduler", None):
-        executor = _dask_executor(args.scheduler, args.jobs)
+        executor = _dask_executor(args, args.jobs)
         if executor is None:
             return 2
     # A whole-class run grades only what is missing (e.g. after Ctrl-C); naming
@@ -91,22 +91,52 @@ def autograde(args) -> int:
     return 1 if missing else 0
 
 
-def _dask_executor(scheduler: str, jobs: int | None):
-    """The Dask executor for ``--scheduler``, or None (and why) if it cannot start."""
+def _dask_executor(args, jobs: int | None):
+    """The Dask executor for ``--scheduler`` (with ``--tls-dir``, ``--insecure``),
+    or None (and why) if it cannot start or the address is not safe to use."""
+    scheduler, tls_dir = args.scheduler, args.tls_dir
     try:
+        from .cluster_tls import InsecureScheduler, scheduler_security
         from .executors import DaskExecutor
     except ImportError as error:
         print(f"REFUSED: --scheduler needs dask and distributed ({error})")
         return None
     try:
-        executor = DaskExecutor(scheduler, jobs)
-    except (OSError, ValueError, TimeoutError) as error:
+        security, warning = scheduler_security(scheduler, tls_dir, args.insecure)
+    except InsecureScheduler as error:
+        print(printable(f"REFUSED: {error}"))
+        return None
+    if warning:
+        print(f"{'!' * 78}\n{warning}\n{'!' * 78}")
+    try:
+        executor = DaskExecutor(scheduler, jobs, security)
+    except (OSError, ValueError, TimeoutError, ImportError) as error:   # ImportError: no cryptography
         print(printable(f"REFUSED: cannot use the Dask scheduler {scheduler}: {error}"))
         return None
     print(executor.describe())
     link = executor.dashboard_link
-    print(f"Dask dashboard: {link}" if link else "Dask dashboard: none (the scheduler runs without one)")
+    print(f"Dask dashboard: {link}" if link else "Dask dashboard: none")
     return executor
+
+
+def cluster_certs(args) -> int:
+    """``course cluster-certs DIR``: the instructor's CA and the cluster's certificates."""
+    from .cluster_tls import write_certificates
+
+    try:
+        written = write_certificates(args.folder, args.days)
+    except ImportError:
+        print("REFUSED: course cluster-certs needs the cryptography package (pip install cryptography)")
+        return 2
+    except (OSError, ValueError) as error:
+        print(printable(f"REFUSED: {error}"))
+        return 1
+    for path in written:
+        print(f"{path.stat().st_mode & 0o777:o} {path}")
+    print("Signed by a CA whose key is gone: to add a machine copy these files; for a new set, "
+          "run again into an empty folder. Give each machine only its own key "
+          "(docs/grading.md, \"Grading on a cluster\").")
+    return 0
 
 
 def grade(args) -> int:
@@ -120,7 +150,7 @@ def grade(args) -> int:
     limits = Limits(args.cell_timeout, args.notebook_limit, memory=int(args.memory * 2**30))
     executor = None
     if getattr(args, "scheduler", None):
-        executor = _dask_executor(args.scheduler, 1)
+        executor = _dask_executor(args, 1)
         if executor is None:
             return 2
     try:

@@ -9,8 +9,9 @@ notebook, the status and the probes' result files out. Two of them:
   driven by a thread of this process (``--jobs N``, the default);
 - ``DaskExecutor(address)``: each execution is one task, ``sandbox_task``,
   run by whichever worker of a Dask cluster gets it
-  (``--scheduler tcp://HOST:8786``, or ``--scheduler local:N`` for a
-  ``LocalCluster`` of N single-threaded worker processes on this machine).
+  (``--scheduler tls://HOST:8786 --tls-dir DIR``, or ``--scheduler local:N``
+  for a ``LocalCluster`` of N single-threaded worker processes on this
+  machine). Who may connect is ``cluster_tls.py``'s: TLS both ways.
 
 A worker that dies mid-run (killed, out of memory, its machine lost) costs
 nothing: the scheduler gives its tasks to another worker, up to
@@ -141,16 +142,19 @@ class LocalExecutor(_Counted):
 class DaskExecutor(_Counted):
     """Each execution is one task of a Dask cluster.
 
-    ``address``: a scheduler's (``tcp://HOST:8786``, ``tls://...``) or
+    ``address``: a scheduler's (``tls://HOST:8786``; ``security``, from
+    ``cluster_tls.scheduler_security``, holds the client certificate) or
     ``local:N``, a ``LocalCluster`` of N single-threaded worker processes
-    here. ``jobs``: submissions in flight at once (default: twice the
-    cluster's threads, so that a worker never waits for the parent)."""
+    here that only this process can join (``local_cluster``). ``jobs``:
+    submissions in flight at once (default: twice the cluster's threads, so
+    that a worker never waits for the parent)."""
 
     cluster = True
 
-    def __init__(self, address: str, jobs: int | None = None, wait_for_workers: float = 120) -> None:
+    def __init__(self, address: str, jobs: int | None = None, security=None,
+                 wait_for_workers: float = 120) -> None:
         super().__init__()
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         self.address, self._cluster = address, None
         if address.startswith("local:"):
@@ -160,12 +164,10 @@ class DaskExecutor(_Counted):
                 raise ValueError(f"local:N needs a number of workers, not {address!r}") from None
             if workers < 1:
                 raise ValueError("local:N needs at least one worker")
-            import logging
-            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                         silence_logs=logging.ERROR)
-            self.client = Client(self._cluster)
+            self._cluster = local_cluster(workers)
+            self.client = Client(self._cluster, security=self._cluster.security)
         else:
-            self.client = Client(address, timeout=30)
+            self.client = Client(address, timeout=30, security=security)
         try:
             self.client.wait_for_workers(1, timeout=wait_for_workers)
         except Exception:
@@ -177,6 +179,8 @@ class DaskExecutor(_Counted):
 
     @property
     def dashboard_link(self) -> str | None:
+        if self._cluster is not None:      # local:N serves no dashboard (local_cluster)
+            return None
         try:
             return self.client.dashboard_link
         except Exception:          # a scheduler started without its dashboard
@@ -237,5 +241,24 @@ class DaskExecutor(_Counted):
                 self._cluster.close()
 
 
-def make_executor(scheduler: str | None, jobs: int | None = None):
-    return DaskExecutor(scheduler, jobs) if scheduler else LocalExecutor(jobs)
+def local_cluster(workers: int):
+    """A ``LocalCluster`` of ``workers`` single-threaded processes that refuses
+    everyone else: every connection (scheduler, workers, nannies) is TLS with
+    a certificate made for this run and held in memory, on 127.0.0.1 only,
+    and no dashboard: the scheduler's HTTP server (127.0.0.1, plain HTTP,
+    no credentials) serves no page, as its info pages and dashboard would
+    show any local user the students' names and the workers' logs."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    with dask.config.set({"distributed.scheduler.http.routes": []}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", protocol="tls://", security=Security.temporary(),
+                            dashboard_address=None, silence_logs=logging.ERROR)
+
+
+def make_executor(scheduler: str | None, jobs: int | None = None, security=None):
+    return DaskExecutor(scheduler, jobs, security) if scheduler else LocalExecutor(jobs)
