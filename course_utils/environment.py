@@ -52,8 +52,19 @@ def setup_notebook(*, minutes: float | None = None, busy_minutes: float | None =
                 if busy_minutes is not None and busy_minutes > minutes
                 and _minutes(busy_minutes) != _minutes(minutes) else "")  # said only if it is longer
         parts.append(f"about {_minutes(minutes)} on a 2-core CPU{busy}")
+    off = _widgets_off()
+    if off:
+        parts.append(f"widgets off: {off}")
     print(" · ".join(parts))
     return choice
+
+
+def _widgets_off() -> str | None:
+    """Why the explorers show static figures, in a Jupyter kernel (else None)."""
+    from .widgets import widgets_off_reason
+
+    reason = widgets_off_reason()
+    return None if reason is None or reason.startswith("not in a Jupyter kernel") else reason
 
 
 def _minutes(minutes: float) -> str:
