@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import platform
 import sys
 
@@ -68,7 +69,12 @@ def _widgets_off() -> str | None:
 
 
 def _minutes(minutes: float) -> str:
+    """A run time as the first cell says it: one decimal under 2 minutes (1.45
+    minutes is not "1 minute"), whole minutes from 2 on, rounded half up."""
     if minutes < 1:
         return "1 minute or less"
-    whole = round(minutes)
-    return f"{whole} minute{'s' if whole != 1 else ''}"
+    if minutes < 2:
+        shown = f"{minutes:.1f}".removesuffix(".0")
+    else:
+        shown = str(math.floor(minutes + 0.5))
+    return f"{shown} minute{'s' if shown != '1' else ''}"
