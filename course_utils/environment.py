@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import platform
 import sys
 
@@ -52,12 +53,28 @@ def setup_notebook(*, minutes: float | None = None, busy_minutes: float | None =
                 if busy_minutes is not None and busy_minutes > minutes
                 and _minutes(busy_minutes) != _minutes(minutes) else "")  # said only if it is longer
         parts.append(f"about {_minutes(minutes)} on a 2-core CPU{busy}")
+    off = _widgets_off()
+    if off:
+        parts.append(f"widgets off: {off}")
     print(" · ".join(parts))
     return choice
 
 
+def _widgets_off() -> str | None:
+    """Why the explorers show static figures, in a Jupyter kernel (else None)."""
+    from .widgets import widgets_off_reason
+
+    reason = widgets_off_reason()
+    return None if reason is None or reason.startswith("not in a Jupyter kernel") else reason
+
+
 def _minutes(minutes: float) -> str:
+    """A run time as the first cell says it: one decimal under 2 minutes (1.45
+    minutes is not "1 minute"), whole minutes from 2 on, rounded half up."""
     if minutes < 1:
         return "1 minute or less"
-    whole = round(minutes)
-    return f"{whole} minute{'s' if whole != 1 else ''}"
+    if minutes < 2:
+        shown = f"{minutes:.1f}".removesuffix(".0")
+    else:
+        shown = str(math.floor(minutes + 0.5))
+    return f"{shown} minute{'s' if shown != '1' else ''}"

@@ -37,3 +37,45 @@ def test_sync_release_needs_no_backup_of_a_committed_file(tmp_path):
     assert notes == ["replaced notebooks/00_demo/nb.ipynb (the old version is committed)"]
     assert (target_dir / "nb.ipynb").read_text() == "new release"
     assert not list(target_dir.glob("*.bak"))
+
+
+class FakeCourse:
+    """ScratchCourse's calls that build() makes, instantly."""
+
+    @classmethod
+    def create(cls, root):
+        return cls()
+
+    def generate(self, assignment):
+        return []
+
+    def submit(self, *args):
+        pass
+
+    def autograde(self, assignment, student):
+        pass
+
+    def scores(self, assignment, student):
+        from course_utils.instructor.course import NotebookScore
+        return {"nb": NotebookScore(3.0 if student == "demo-solution" else 0.0, 3.0, 0.0, ())}
+
+    def autograded_errors(self, assignment, student):
+        return {"nb": []}
+
+
+def test_build_shows_progress_over_notebooks_and_steps(monkeypatch, capsys):
+    """`course build` printed a line per step for its ~5 minutes and no progress."""
+    from pathlib import Path
+
+    from course_utils.instructor import build as build_module
+
+    monkeypatch.setattr(build_module, "ScratchCourse", FakeCourse)
+    monkeypatch.setattr(build_module, "sync_release", lambda *a, **k: [])
+    monkeypatch.setattr(build_module, "notebooks_of", lambda *a: [Path("nb.ipynb")])
+    assert build_module.build(only=["00_a", "01_b"], progress=True)
+    out, err = capsys.readouterr()
+    assert "course build" in err and "6/6" in err       # 2 notebooks x 3 steps
+    assert [line for line in out.splitlines() if line.startswith("[")] == [
+        f"[{a}] {step}" for a in ("00_a", "01_b") for step in build_module.STEPS.values()]
+    build_module.build(only=["00_a"], progress=False)
+    assert capsys.readouterr().err == ""                 # not on a terminal: no bar

@@ -12,7 +12,10 @@
 """
 import csv
 import html
+import json
 import re
+import shlex
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -243,3 +246,87 @@ def assert_formgrader_can_grade(root, student, answers):
     for grade_id in answers:
         assert f'class="score tabbable" id="{grade_id}"' in page, grade_id
         assert f'id="{grade_id}-comment"' in page, grade_id
+
+
+# ---- issue 22, item 6: the instructor's tables --------------------------------------------
+
+def test_export_columns_are_the_graded_cells_in_notebook_order(scratch, template, tmp_path):
+    """They were alphabetical, with the 0-point visible checks among them."""
+    target = tmp_path / "grades.csv"
+    assert course(["export", A, "--course", str(scratch), "--csv", str(target)]) == 0
+    header = next(csv.reader(target.open()))
+    assert header[:2] == ["student", "assignment"]
+    assert header[8:] == [g for g, top, _ in graded(template) if top > 0]
+
+
+def test_summary_plot_labels_bars_with_the_exercise_titles(scratch, template, tmp_path, monkeypatch):
+    from course_utils.instructor.grading import report
+
+    drawn = {}
+    monkeypatch.setattr(report, "_plot", lambda assignment, cells, png, n: drawn.update(cells=cells))
+    report.summary(scratch, A, tmp_path / "summary.png")
+    labels = {c.grade_id: c.label for c in drawn["cells"]}
+    titles = {e.name: e.title for e in exercises(template)}
+    assert labels["softmax_hidden"] == titles["softmax"].replace("`", "") == "Exercise: softmax(z)"
+    assert labels["derivation_fused"].startswith("Derivation 2: why softmax")   # "(2 points)" left out
+    assert not [label for label in labels.values() if label.endswith(("_hidden", "_answer"))]
+
+
+def fake_records(students) -> list[dict]:
+    return [{"student": s, "score": 1.0, "max_score": 2.0,
+             "notebooks": [{"notebook": A, "scores": [], "events": [], "defences": {}}]}
+            for s in students]
+
+
+def test_autograde_table_shows_written_points_given_or_pending(scratch, template, monkeypatch,
+                                                              capsys, tmp_path):
+    """The "manual" column said "3 pt" (points available) after the answers
+    were graded: it says "2.25 / 3" then, and "pending / 3" before."""
+    from course_utils.instructor.grading import commands
+
+    written = [(g, top) for g, top, w in graded(template) if w]
+    gradebook.enter_written_scores(scratch, A, [gradebook.WrittenScore("alice", g, 0.75 * top)
+                                                for g, top in written])
+    monkeypatch.setattr(commands, "run_autograde",
+                        lambda *a, **k: (fake_records(["alice", "bob"]), tmp_path / "run.log"))
+    assert course(["autograde", A, "--course", str(scratch)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    top = sum(t for _, t in written)
+    assert f"{0.75 * top:g} / {top:g}" in rows["alice"]
+    assert f"pending / {top:g}" in rows["bob"]
+
+
+def test_an_interrupted_force_run_says_the_command_that_grades_exactly_the_rest(
+        scratch, monkeypatch, capsys):
+    """After Ctrl-C it said "run the same command again to grade the others":
+    with --force that regrades everyone. The command it prints now (--resume
+    LOG) grades those the run did not record, and regrades them (--force)."""
+    from course_utils.instructor.grading import autograde, commands
+
+    students = ["alice", "bob", "carol", "dave"]
+    released = REPO / "notebooks" / A / f"{A}.ipynb"
+    for student in students:
+        folder = scratch / "submitted" / student / A
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / released.name).write_bytes(released.read_bytes())
+
+    class CtrlC(autograde.LocalExecutor):     # Ctrl-C while the sandboxes run
+        def run(self, task):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(autograde, "LocalExecutor", CtrlC)
+    assert course(["autograde", A, "--course", str(scratch), "--force", "--jobs", "1"]) == 130
+    said = capsys.readouterr().out
+    command = next(line for line in said.splitlines() if line.startswith("to grade exactly the others: "))
+    argv = shlex.split(command.removeprefix("to grade exactly the others: "))
+    assert argv[:3] == ["course", "autograde", A] and "--force" in argv and "--jobs" in argv
+    log = Path(argv[argv.index("--resume") + 1])
+    assert log.is_file()
+    with log.open("a") as f:       # as if alice and bob had been recorded before the Ctrl-C
+        f.writelines(json.dumps(r) + "\n" for r in fake_records(["alice", "bob"]))
+
+    asked = {}
+    monkeypatch.setattr(commands, "run_autograde",
+                        lambda *a, **k: (asked.update(k), ([], log))[1])
+    assert course(argv[1:]) == 0
+    assert asked["students"] == ["carol", "dave"] and asked["skip_graded"] is False

@@ -58,3 +58,33 @@ def test_live_curves_draw_nothing_headless():
     curves = LiveCurves("headless", live=False)
     assert curves.update({"train_loss": [1.0]}) is None and curves.figure is None
     curves.close()
+
+
+def visible_ticks(ax) -> np.ndarray:
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = np.asarray(ax.get_xticks())
+    return ticks[(ticks >= low) & (ticks <= high)]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 8])
+def test_epoch_ticks_are_whole_numbers(epochs):
+    """After one epoch the axis read 0.96, 0.98, 1.00, 1.02, 1.04."""
+    fig = plot_training_curves({"train_loss": list(np.linspace(2, 1, epochs)),
+                                "val_acc": list(np.linspace(0.3, 0.6, epochs))})
+    for ax in fig.axes:
+        ticks = visible_ticks(ax)
+        assert len(ticks) and np.all(ticks == np.round(ticks)), ticks
+    plt.close(fig)
+
+
+def test_live_curves_show_empty_axes_and_the_title_at_once():
+    """The Image widget stayed empty (a broken-image icon in Chromium) until the
+    first epoch ended."""
+    pytest.importorskip("ipywidgets")
+    with LiveCurves("first run", live=True) as curves:
+        assert bytes(curves.figure.image.value).startswith(b"\x89PNG")
+        fig = curves.figure.fig
+        assert fig._suptitle.get_text() == "first run"
+        assert [ax.get_title() for ax in fig.axes] == ["Loss", "Accuracy"]
+        assert all(not ax.get_lines() for ax in fig.axes)

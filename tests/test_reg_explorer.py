@@ -189,3 +189,17 @@ def _redraw_times(grid):
     changes = [("log10_l2", -2.0), ("dropout", 0.5), ("augment", True), ("size", 4000), ("log10_l2", -4.0),
                ("dropout", 0.25), ("size", 250), ("augment", False), ("log10_l2", -5.0), ("dropout", 0.0)]
     return redraw_times(box, changes)
+
+
+def test_epoch_ticks_are_whole_numbers(tiny_grid):
+    """07's explorer put ticks at 1.25 and 1.75 epochs."""
+    from course_utils.widgets.reg_explorer import RegFigure
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = RegFigure(tiny_grid, Figure())
+    FigureCanvasAgg(figure.fig).draw()
+    for ax in (figure.acc_ax, figure.loss_ax):
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks and all(t == round(t) for t in ticks), ticks

@@ -1,6 +1,8 @@
 """The run time each notebook states in its first cell (``setup_notebook``)
 is the one `benchmarks/notebook_times.py` measured, as recorded in
-benchmarks/results/ (notebook 02 once said 3 minutes where a run took 58)."""
+benchmarks/results/ (notebook 02 once said 3 minutes where a run took 58),
+and what it measures is a student's run: the solutions without the hidden
+tests (06 once said 9 minutes where a finished student notebook took 4.9)."""
 from __future__ import annotations
 
 import ast
@@ -66,3 +68,21 @@ def test_the_stated_run_time_is_the_measured_one(assignment):
 
 def test_recorded_tables_are_read():
     assert recorded_seconds(RESULTS / "notebook_times_idle.txt")["00_setup_and_tour", "full"] > 0
+
+
+def test_measured_runs_are_a_students_notebook():
+    """notebook_times.py runs each solution notebook with its hidden tests
+    removed, the answers and visible checks kept."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from notebook_times import student_notebook
+
+    for assignment in assignments():
+        path = REPO / SOLUTIONS / assignment / f"{assignment}.ipynb"
+        source = json.loads(path.read_text())
+        run = student_notebook(path)
+        assert not [c for c in run.cells if "BEGIN HIDDEN TESTS" in c.source], assignment
+        solutions = sum("### BEGIN SOLUTION" in "".join(c["source"]) for c in source["cells"])
+        assert sum("### BEGIN SOLUTION" in c.source for c in run.cells) == solutions, assignment
+        assert len(run.cells) == len(source["cells"]), assignment     # visible checks kept

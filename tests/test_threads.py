@@ -136,5 +136,16 @@ def test_setup_notebook_says_how_long_on_a_busy_machine_too(clean_env, capsys):
     setup_notebook(minutes=8.6, busy_minutes=13.2)
     assert capsys.readouterr().out.endswith(
         "about 9 minutes on a 2-core CPU (13 minutes when another program keeps it busy)\n")
-    setup_notebook(minutes=1.2, busy_minutes=1.4)   # the same when rounded: said once
-    assert capsys.readouterr().out.endswith("about 1 minute on a 2-core CPU\n")
+    setup_notebook(minutes=1.22, busy_minutes=1.24)   # the same when rounded: said once
+    assert capsys.readouterr().out.endswith("about 1.2 minutes on a 2-core CPU\n")
+
+
+@pytest.mark.parametrize("minutes, said", [
+    (0.4, "1 minute or less"), (1.0, "1 minute"), (1.45, "1.4 minutes"), (1.5, "1.5 minutes"),
+    (1.97, "2 minutes"), (2.5, "3 minutes"), (9.0, "9 minutes")])
+def test_stated_minutes_are_honest(minutes, said):
+    """Notebook 05 said "about 1 minute" for a run of 1.4-1.5 minutes: one
+    decimal under 2 minutes, whole minutes (half up) from there on."""
+    from course_utils.environment import _minutes
+
+    assert _minutes(minutes) == said

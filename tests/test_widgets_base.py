@@ -20,6 +20,66 @@ def test_outside_a_kernel_show_draws_the_static_figure(monkeypatch):
     assert shown == "static figure"
 
 
+class FakeKernel:
+    def __init__(self, allow_stdin: bool):
+        self._allow_stdin = allow_stdin
+
+
+@pytest.mark.parametrize("profile", ["grading", "full"])
+def test_a_front_end_decides_not_the_profile(monkeypatch, profile):
+    """The grading profile once turned every explorer static, in JupyterLab too."""
+    monkeypatch.delenv("COURSE_WIDGETS", raising=False)
+    monkeypatch.setenv("COURSE_PROFILE", profile)
+    monkeypatch.setattr(widgets, "_ipython_kernel", lambda: FakeKernel(allow_stdin=True))
+    assert widgets.widgets_enabled() is True and widgets.widgets_off_reason() is None
+    monkeypatch.setattr(widgets, "_ipython_kernel", lambda: FakeKernel(allow_stdin=False))
+    assert widgets.widgets_enabled() is False
+    assert "no front end attached" in widgets.widgets_off_reason()
+
+
+def test_a_real_kernel_sees_whether_a_front_end_sent_the_cell():
+    """What JupyterLab sends (input allowed) against what nbclient sends (no
+    stdin), to a real ipykernel, in the grading profile."""
+    import os
+
+    from jupyter_client.manager import start_new_kernel
+
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_WIDGETS"}
+    manager, client = start_new_kernel(kernel_name="python3", env={**env, "COURSE_PROFILE": "grading"})
+    try:
+        seen = {}
+        for allow_stdin in (True, False):
+            lines = []
+            client.execute_interactive(
+                "from course_utils.widgets import widgets_enabled; print(widgets_enabled())",
+                allow_stdin=allow_stdin, timeout=60,
+                output_hook=lambda msg: lines.append(msg["content"].get("text", "")))
+            seen[allow_stdin] = "".join(lines).strip()
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert seen == {True: "True", False: "False"}
+
+
+def test_setup_line_says_why_widgets_are_off(monkeypatch, capsys):
+    from course_utils import setup_notebook
+
+    monkeypatch.setenv("COURSE_THREADS", "1")
+    monkeypatch.delenv("COURSE_WIDGETS", raising=False)
+    monkeypatch.setattr(widgets, "_ipython_kernel", lambda: FakeKernel(allow_stdin=False))
+    setup_notebook()
+    assert capsys.readouterr().out.rstrip().endswith(
+        "widgets off: no front end attached (a headless run), static figures instead; "
+        "COURSE_WIDGETS=on forces them")
+    monkeypatch.setenv("COURSE_WIDGETS", "off")
+    setup_notebook()
+    assert "widgets off: set by COURSE_WIDGETS=off" in capsys.readouterr().out
+    monkeypatch.delenv("COURSE_WIDGETS")
+    monkeypatch.setattr(widgets, "_ipython_kernel", lambda: FakeKernel(allow_stdin=True))
+    setup_notebook()
+    assert "widgets" not in capsys.readouterr().out     # live: nothing to explain
+
+
 def _live_figure():
     from matplotlib.figure import Figure
 

@@ -1,5 +1,7 @@
 """The widgets, live: the solution notebooks in a real JupyterLab driven by
-Debian's Chromium (Playwright), in the grading profile with widgets on.
+Debian's Chromium (Playwright), started as a student starts it (no
+COURSE_WIDGETS): the explorers are live in the grading profile (the solution
+notebooks) and in the full profile (a short notebook showing one explorer).
 
 For each notebook with explorers: run all cells (no error output), every
 explorer renders, and moving each of its controls redraws its figure (the
@@ -15,6 +17,7 @@ Deselect with ``./test.sh -m "not browser"``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -94,22 +97,21 @@ def api(base: str, path: str, method: str = "GET"):
     return json.loads(body) if body else None
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab on 127.0.0.1 serving a copy of the solution notebooks;
-    yields (base URL, root folder)."""
-    root = tmp_path_factory.mktemp("lab")
-    for name in [*EXPLORERS, *TRAINING_CURVES]:
-        shutil.copy(REPO / SOLUTIONS / name / f"{name}.ipynb", root)
+@contextlib.contextmanager
+def serve_lab(root: Path, profile: str):
+    """JupyterLab on 127.0.0.1 serving ``root`` in ``profile``, as a student
+    starts it: nothing says widgets on (COURSE_WIDGETS is removed); yields
+    the base URL."""
     port = free_port()
-    env = dict(os.environ, COURSE_PROFILE="grading", COURSE_WIDGETS="on",
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_WIDGETS"}
+    env.update(COURSE_PROFILE=profile,
                JUPYTER_CONFIG_DIR=str(root / ".jupyter"),  # no user settings, no news prompt
                JUPYTERLAB_SETTINGS_DIR=str(root / ".lab-settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(root / ".lab-workspaces"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     _write_lab_settings(root / ".lab-settings")
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / "jupyterlab.log", "w")  # with the kernels' errors, for review
+    log = open(OUTPUT / f"jupyterlab_{profile}.log", "w")  # with the kernels' errors, for review
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
          f"--port={port}", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"],
@@ -117,7 +119,7 @@ def lab(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: api(base, "/api/status"), 90, "JupyterLab did not start")
-        yield base, root
+        yield base
     finally:
         server.terminate()
         try:
@@ -125,6 +127,17 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a copy of the solution notebooks, grading profile;
+    yields (base URL, root folder)."""
+    root = tmp_path_factory.mktemp("lab")
+    for name in [*EXPLORERS, *TRAINING_CURVES]:
+        shutil.copy(REPO / SOLUTIONS / name / f"{name}.ipynb", root)
+    with serve_lab(root, "grading") as base:
+        yield base, root
 
 
 def _write_lab_settings(settings: Path) -> None:
@@ -465,3 +478,44 @@ def explorer_failures(name: str, result: dict) -> list[str]:
     if result["shows_an_error"]:
         failures.append(f"{name}: shows an error")
     return failures
+
+
+# A student's notebook in the full profile (the default): the first cell, then
+# an explorer that needs no exercise (notebook 05's), so it runs in seconds.
+FULL_PROFILE_CELLS = [
+    "from course_utils import setup_notebook\nsetup_notebook()",
+    "from course_utils.widgets.bn_explorer import bn_explorer\nbn_explorer()",
+]
+
+
+@pytest.fixture(scope="module")
+def lab_full(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab_full")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in FULL_PROFILE_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "full_profile.ipynb")
+    with serve_lab(root, "full") as base:
+        yield base, root
+
+
+def test_explorers_are_live_in_the_full_profile_too(lab_full, browser):
+    """Widgets follow the front end, not the profile: live in JupyterLab in the
+    full profile (here) and the grading profile (test_widgets_render_and_redraw),
+    and the first cell says nothing of widgets being off."""
+    base, root = lab_full
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        open_and_run_all(page, base, "full_profile")
+        assert saved_error_outputs(page, root, "full_profile") == []
+        first_line = page.locator(".jp-CodeCell .jp-OutputArea-output").first.inner_text()
+        assert first_line.startswith("profile: full") and "widgets off" not in first_line, first_line
+        boxes = page.locator(".jp-OutputArea-output .widget-vbox:has(.widget-slider)")
+        assert boxes.count() >= 1, "the explorer is not live (a static figure instead?)"
+        explorer = Explorer(page, boxes.first, "full_profile_bn_explorer", OUTPUT)
+        explorer.wait_first_drawing()
+        kind, label, control = next(c for c in explorer.controls() if c[0] == "dropdown")
+        _, _, action = change_dropdown(control)
+        assert explorer.redraw_after(action) is not None, f"{label} did not redraw"
+    finally:
+        page.close()
+        shut_down_kernels(base)

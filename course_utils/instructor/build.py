@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -84,33 +85,71 @@ def _committed(path: Path) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def build(*, overwrite: bool = False, only: list[str] | None = None) -> bool:
-    """Run the main job; returns True when every notebook passed."""
+STEPS = {"generate": "generating the student version with nbgrader",
+         "solution": "autograding the solutions (grading profile)",
+         "blank": "autograding the untouched release"}
+
+
+class Progress:
+    """One line per step, and on a terminal a bar over notebooks x steps
+    (stderr; the build takes minutes)."""
+
+    def __init__(self, assignments: list[str], enabled: bool | None = None):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(assignments) * len(STEPS), desc="course build", unit="step",
+                        file=sys.stderr, disable=None if enabled is None else not enabled,
+                        dynamic_ncols=True)
+
+    def step(self, assignment: str, step: str) -> None:
+        """Say that ``step`` of ``assignment`` starts (the bar counts those done)."""
+        self.bar.set_postfix_str(f"{assignment}: {step}")
+        with self.bar.external_write_mode():
+            print(f"[{assignment}] {STEPS[step]}", flush=True)
+
+    def done(self) -> None:
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def build(*, overwrite: bool = False, only: list[str] | None = None,
+          progress: bool | None = None) -> bool:
+    """Run the main job; returns True when every notebook passed.
+    ``progress``: the bar on stderr (None: if stderr is a terminal)."""
     names = only or assignments()
     rows, notes = [], []
-    with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
-        course = ScratchCourse.create(Path(tmp) / "course")
-        for assignment in names:
-            print(f"[{assignment}] generating the student version with nbgrader")
-            released = course.generate(assignment)
-            notes += sync_release(released, REPO / RELEASE / assignment, overwrite=overwrite)
-            solutions = notebooks_of(REPO, SOLUTIONS, assignment)
-            course.submit(DEMO_SOLUTION, assignment, solutions)
-            course.submit(DEMO_BLANK, assignment, released)
-            print(f"[{assignment}] autograding the solutions (grading profile)")
-            start = time.perf_counter()
-            course.autograde(assignment, DEMO_SOLUTION)
-            seconds = time.perf_counter() - start
-            print(f"[{assignment}] autograding the untouched release")
-            course.autograde(assignment, DEMO_BLANK)
-            full = course.scores(assignment, DEMO_SOLUTION)
-            blank = course.scores(assignment, DEMO_BLANK)
-            full_errors = course.autograded_errors(assignment, DEMO_SOLUTION)
-            blank_errors = course.autograded_errors(assignment, DEMO_BLANK)
-            for notebook in solutions:
-                name = notebook.stem
-                rows.append(Row(assignment, notebook.name, seconds / len(solutions),
-                                full[name], blank[name], full_errors[name], blank_errors[name]))
+    steps = Progress(names, progress)
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
+            course = ScratchCourse.create(Path(tmp) / "course")
+            for assignment in names:
+                steps.step(assignment, "generate")
+                released = course.generate(assignment)
+                notes += sync_release(released, REPO / RELEASE / assignment, overwrite=overwrite)
+                solutions = notebooks_of(REPO, SOLUTIONS, assignment)
+                course.submit(DEMO_SOLUTION, assignment, solutions)
+                course.submit(DEMO_BLANK, assignment, released)
+                steps.done()
+                steps.step(assignment, "solution")
+                start = time.perf_counter()
+                course.autograde(assignment, DEMO_SOLUTION)
+                seconds = time.perf_counter() - start
+                steps.done()
+                steps.step(assignment, "blank")
+                course.autograde(assignment, DEMO_BLANK)
+                steps.done()
+                full = course.scores(assignment, DEMO_SOLUTION)
+                blank = course.scores(assignment, DEMO_BLANK)
+                full_errors = course.autograded_errors(assignment, DEMO_SOLUTION)
+                blank_errors = course.autograded_errors(assignment, DEMO_BLANK)
+                for notebook in solutions:
+                    name = notebook.stem
+                    rows.append(Row(assignment, notebook.name, seconds / len(solutions),
+                                    full[name], blank[name], full_errors[name], blank_errors[name]))
+    finally:
+        steps.close()
     print_report(rows, notes)
     return not any(row.problems for row in rows)
 

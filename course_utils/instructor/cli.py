@@ -8,6 +8,9 @@ from pathlib import Path
 from .build import build
 from .course import REPO
 
+# The sandbox limits' defaults (an interrupted autograde repeats only the others).
+LIMIT_DEFAULTS = {"cell_timeout": 300.0, "notebook_limit": 1800.0, "memory": 4.0}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
@@ -57,21 +60,24 @@ def _grading_commands(commands) -> None:
                            help="regrade everyone (default: only those without a record of "
                                 "their current submission, e.g. after Ctrl-C)")
     autograde.add_argument("--student", action="append", help="only this student (repeatable)")
-    autograde.add_argument("--cell-timeout", type=float, default=300)
-    autograde.add_argument("--notebook-limit", type=float, default=1800,
+    autograde.add_argument("--cell-timeout", type=float, default=LIMIT_DEFAULTS["cell_timeout"])
+    autograde.add_argument("--notebook-limit", type=float, default=LIMIT_DEFAULTS["notebook_limit"],
                            help="seconds for a whole notebook")
-    autograde.add_argument("--memory", type=float, default=4,
+    autograde.add_argument("--memory", type=float, default=LIMIT_DEFAULTS["memory"],
                            help="GiB of memory for a whole sandbox (cgroup; tmpfs included)")
+    autograde.add_argument("--resume", type=Path, metavar="LOG", action="append",
+                           help="grade only the students the run of this log did not record "
+                                "(repeatable; an interrupted run prints the whole command)")
     autograde.add_argument("--inputs-secret", help="the inputs secret of an earlier run "
                            "(in its grading-record.json), to regrade it identically")
     grade = add("grade", "grade one notebook (no course folder: the templates in solutions/) "
                          "with the same sandbox and judges; print its scores and feedback")
     grade.add_argument("notebook", type=Path)
     grade.add_argument("--json", action="store_true", help="print the result as JSON")
-    grade.add_argument("--cell-timeout", type=float, default=300)
-    grade.add_argument("--notebook-limit", type=float, default=1800,
+    grade.add_argument("--cell-timeout", type=float, default=LIMIT_DEFAULTS["cell_timeout"])
+    grade.add_argument("--notebook-limit", type=float, default=LIMIT_DEFAULTS["notebook_limit"],
                        help="seconds for a whole notebook")
-    grade.add_argument("--memory", type=float, default=4,
+    grade.add_argument("--memory", type=float, default=LIMIT_DEFAULTS["memory"],
                        help="GiB of memory for the sandbox (cgroup; tmpfs included)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the sandbox on a Dask cluster (tls://HOST:8786 with --tls-dir)")

@@ -18,15 +18,17 @@ class CellError:
 
 
 def execute_notebook(path: Path, *, profile: str = "grading", timeout: int = 300,
-                     allow_errors: bool = False) -> tuple[nbformat.NotebookNode, list[CellError]]:
-    """Run every cell of ``path`` in a fresh kernel, in the notebook's folder.
+                     allow_errors: bool = False, notebook: nbformat.NotebookNode | None = None,
+                     ) -> tuple[nbformat.NotebookNode, list[CellError]]:
+    """Run every cell of ``path`` (or of ``notebook``, a changed copy of it) in
+    a fresh kernel, in the notebook's folder.
 
     With ``allow_errors=False`` the first failing cell raises
     ``nbclient.exceptions.CellExecutionError``; otherwise execution goes on and
     the errors are returned. A dying kernel always raises.
     Returns the executed notebook and the list of cell errors.
     """
-    notebook = nbformat.read(path, as_version=4)
+    notebook = notebook if notebook is not None else nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             allow_errors=allow_errors,
                             resources={"metadata": {"path": str(Path(path).parent)}})

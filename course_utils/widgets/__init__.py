@@ -12,9 +12,10 @@ artists that changed over a cached background into an ``ipywidgets.Image``
 (no figure rebuilt, no Output cleared and displayed again); log axes whose
 limits move label their decades in plain text (:func:`fast_log_axis`).
 
-Headless (the autograder, CI, nbconvert) there is no widget front end to draw
-the controls, so :func:`show` draws the static figure for the default control
-values instead.
+Headless (the autograder, CI, nbconvert: nothing can draw the controls),
+:func:`show` draws the static figure for the default control values instead;
+whether a front end is attached is decided per cell (:func:`front_end_attached`),
+never by the run profile. ``COURSE_WIDGETS=on``/``off`` overrides it.
 """
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..profile import current_profile
-
 ENV_VAR = "COURSE_WIDGETS"  # "on" / "off" overrides the automatic choice
 # Live figures are drawn at 80 dpi: 0.64 of the pixels of 100 dpi to draw,
 # encode and send per frame, still sharp at the notebook's width.
@@ -33,21 +32,46 @@ LIVE_DPI = 80
 
 
 def widgets_enabled() -> bool:
-    """True when live widgets make sense: inside an IPython kernel, not in
-    the grading profile (which runs headless), unless $COURSE_WIDGETS says
-    otherwise."""
+    """True when live widgets make sense: a front end is attached to this
+    kernel (JupyterLab, Notebook, VS Code), in every run profile. Headless
+    (nbconvert, nbgrader, the course's grader, tests) the static figure is
+    drawn instead. ``$COURSE_WIDGETS=on``/``off`` overrides the choice."""
+    return widgets_off_reason() is None
+
+
+def widgets_off_reason() -> str | None:
+    """Why live widgets are off, in words, or None when they are on."""
     choice = os.environ.get(ENV_VAR, "").strip().lower()
     if choice in ("on", "off"):
-        return choice == "on"
+        return None if choice == "on" else f"set by {ENV_VAR}=off, static figures instead"
     if choice:
         raise ValueError(f"{ENV_VAR}={choice!r}: expected 'on', 'off' or unset.")
+    kernel = _ipython_kernel()
+    if kernel is None:
+        return "not in a Jupyter kernel"
+    if not front_end_attached(kernel):
+        return (f"no front end attached (a headless run), static figures instead; "
+                f"{ENV_VAR}=on forces them")
+    return None
+
+
+def _ipython_kernel():
+    """The ipykernel Kernel this code runs in, or None (plain Python, pytest)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return False
+        return None
     shell = get_ipython()
-    in_kernel = shell is not None and "IPKernelApp" in getattr(shell, "config", {})
-    return in_kernel and not current_profile().is_grading
+    return getattr(shell, "kernel", None) if shell is not None else None
+
+
+def front_end_attached(kernel) -> bool:
+    """Whether the cell running now was sent by a front end a person uses.
+    JupyterLab, Notebook and VS Code send execute requests that allow input
+    (``input()`` works there); nbclient, which nbconvert, nbgrader, papermill
+    and the grader run notebooks with, turns stdin off. ipykernel keeps the
+    current request's flag as ``_allow_stdin``."""
+    return bool(getattr(kernel, "_allow_stdin", False))
 
 
 def show(build_widget: Callable[[], object], draw_static: Callable[[], object]):

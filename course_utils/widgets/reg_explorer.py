@@ -258,6 +258,8 @@ class RegFigure:
     updates the lines and the titles (the artists in :attr:`animated`)."""
 
     def __init__(self, grid: RegGrid, fig=None):
+        from ..plotting import integer_ticks
+
         if fig is None:
             import matplotlib.pyplot as plt
             fig = plt.figure(figsize=FIGSIZE)
@@ -275,6 +277,7 @@ class RegFigure:
                                                           lw=2, label="training" if split == "train" else "validation")
             ax.set_xlim(0.5, grid.epochs + 0.5)
             ax.set_xlabel("epoch")
+            integer_ticks(ax.xaxis)
         self.best = self.acc_ax.axvline(np.nan, color="tab:orange", lw=0.8, ls=":")
         self.acc_ax.set_ylim(0, 100)
         self.acc_ax.set_ylabel("accuracy (%)")

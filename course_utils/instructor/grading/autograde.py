@@ -331,12 +331,12 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
                 if now != shown or time.monotonic() - shown_at > 5:   # the elapsed time moves on
                     bar.set_postfix_str(now)    # done: the bar's count; rate and ETA: its own
                     shown, shown_at = now, time.monotonic()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupted:
         pool.shutdown(cancel=True)
         executor.cancel()
         recorded = len(results_from(log_path)) if log_path.exists() else 0
-        say(f"interrupted: {recorded} of {len(todo)} submissions recorded (each whole); "
-            "run the same command again to grade the others")
+        say(f"interrupted: {recorded} of {len(todo)} submissions recorded (each whole) in {log_path}")
+        interrupted.log_path = log_path     # `--resume` it grades exactly the others (commands.py)
         raise
     finally:
         bar.close()

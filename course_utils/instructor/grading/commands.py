@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 from pathlib import Path
 
-from ..course import RELEASE, SOLUTIONS, ScratchCourse, notebooks_of
+from ..cli import LIMIT_DEFAULTS
+from ..course import RELEASE, REPO, SOLUTIONS, ScratchCourse, notebooks_of
 from .autograde import GradingIncomplete
 from .autograde import autograde as run_autograde
 from .gradebook import GradingError, WrittenScore, enter_written_scores, gradebook_grades
@@ -38,6 +40,17 @@ def collect(args) -> int:
 def autograde(args) -> int:
     limits = Limits(args.cell_timeout, args.notebook_limit, memory=int(args.memory * 2**30))
     say = lambda line: print(printable(line))   # noqa: E731
+    students = args.student
+    logs = getattr(args, "resume", None) or []
+    if logs:
+        absent = [str(log) for log in logs if not log.is_file()]
+        if absent:
+            print(printable(f"REFUSED: --resume: no grading log {', '.join(absent)}"))
+            return 2
+        students = students_left(args.course, args.assignment, args.student, logs)
+        if not students:
+            print(printable("nothing left to grade: the logs record every student"))
+            return 0
     executor = None
     if getattr(args, "scheduler", None):
         executor = _dask_executor(args, args.jobs)
@@ -49,7 +62,7 @@ def autograde(args) -> int:
     missing: list[str] = []
     try:
         results, log_path = run_autograde(args.course, args.assignment, jobs=args.jobs,
-                                          students=args.student, limits=limits,
+                                          students=students, limits=limits,
                                           inputs_secret=args.inputs_secret, log=say,
                                           executor=executor, skip_graded=skip, progress=None)
     except GradingIncomplete as incomplete:
@@ -57,20 +70,23 @@ def autograde(args) -> int:
     except GraderFailure as error:     # before any submission: nothing graded, nothing recorded
         print(printable(f"REFUSED: {error}"))
         return 2
-    except KeyboardInterrupt:     # what was recorded, and what to do, is already said
+    except KeyboardInterrupt as interrupted:    # what was recorded is already said
+        log = getattr(interrupted, "log_path", None)
+        if log is not None:
+            print(printable(f"to grade exactly the others: {resume_command(args, log)}"))
         return 130
     finally:
         if executor is not None:
             executor.close()
-    print(f"\n{'student':<24} {'score':>9} {'manual':>7}  what happened")
+    grades = gradebook_grades(args.course, args.assignment) if results else {}
+    print(f"\n{'student':<24} {'score':>9} {'manual':>14}  what happened")
     for record in results:
-        manual = sum(c["max_score"] for n in record["notebooks"] for c in n["scores"]
-                     if c["manual"] and c["answered"])
+        manual = manual_column(grades.get(record["student"], {}))
         events = [e for n in record["notebooks"] for e in n["events"]]
         # From submissions: printable() so no \r or escape sequence rewrites the table.
         note = printable("; ".join(events), 100) or "ok"
         print(f"{printable(record['student'], 60):<24} {record['score']:>4g} / {record['max_score']:<3g}"
-              f"{manual:>5g} pt  {note}")
+              f" {manual:>14}  {note}")
     if results:
         defences = results[0]["notebooks"][0].get("defences") or {}
         parts = [f"{', '.join(defences.get('namespaces') or ['no'])} namespaces"]
@@ -89,6 +105,47 @@ def autograde(args) -> int:
     print(f"log: {log_path}\nrecords: {args.course / 'autograded'}/<student>/{args.assignment}/"
           "grading-record.json; gradebook: gradebook.db")
     return 1 if missing else 0
+
+
+def manual_column(row: dict) -> str:
+    """The written answers' points as the gradebook has them: "2.25 / 3" once
+    graded (an untouched answer counts 0), "pending / 3" while one waits."""
+    written = [g for g in row.values() if g.manual]
+    if not written:
+        return "-"
+    top = sum(g.max_score for g in written)
+    if any(g.score is None for g in written):
+        return f"pending / {top:g}"
+    return f"{sum(g.score for g in written):g} / {top:g}"
+
+
+def students_left(course: Path, assignment: str, named: list[str] | None,
+                  logs: list[Path]) -> list[str]:
+    """The students (``named``, else every submission) that the runs of
+    ``logs`` did not record."""
+    from .autograde import results_from, students_of
+
+    done = {r.get("student") for log in logs for r in results_from(log)}
+    return [s for s in (named or students_of(course, assignment)) if s not in done]
+
+
+def resume_command(args, log_path: Path) -> str:
+    """The interrupted command with ``--resume`` its log: it grades exactly
+    the students that run (and those it resumed) did not record, as that run
+    would have (--force, --student and the limits kept)."""
+    parts = ["course", "autograde", args.assignment]
+    if args.course != REPO:
+        parts += ["--course", str(args.course)]
+    for student in args.student or []:
+        parts += ["--student", student]
+    parts += ["--force"] if args.force else []
+    parts += ["--insecure"] if getattr(args, "insecure", False) else []
+    for option in ("jobs", "scheduler", "tls_dir", "cell_timeout", "notebook_limit", "memory", "inputs_secret"):
+        value = getattr(args, option, None)
+        if value is not None and value != LIMIT_DEFAULTS.get(option):
+            parts += [f"--{option.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+    logs = [*(getattr(args, "resume", None) or []), log_path]   # an earlier resume's too
+    return shlex.join([*parts, *(x for log in logs for x in ("--resume", str(log)))])
 
 
 def _dask_executor(args, jobs: int | None):

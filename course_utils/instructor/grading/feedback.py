@@ -196,6 +196,9 @@ class Page:
 
     def check(self, cell: dict) -> str:
         errors = cell["errors"]
+        if not cell["ran"]:    # stopped before it (kernel death, time limit, nothing graded)
+            kind = "Visible check" if cell["max_score"] == 0 else f"Hidden tests: 0 / {points(cell['max_score'])},"
+            return f"<li class='fail'>{kind} did not run (see what happened while grading)</li>"
         if cell["max_score"] == 0:     # a visible check: the student's own sanity check
             if not errors:
                 return "<li class='pass'>Visible check passed</li>"
@@ -204,9 +207,6 @@ class Page:
         top = points(cell["max_score"])
         if cell["score"] == cell["max_score"]:
             return f"<li class='pass'>Hidden tests passed: {top} / {top}</li>"
-        if not cell["ran"]:
-            return (f"<li class='fail'>Hidden tests: 0 / {top}, did not run (see what happened "
-                    "while grading, below)</li>")
         messages = "".join(f"<pre class='msg'>{self.say(error_text(*e))}</pre>"
                            for e in errors[:SHOWN_ERRORS])
         return f"<li class='fail'>Hidden tests: 0 / {top}, {failed(cell)}{messages}</li>"

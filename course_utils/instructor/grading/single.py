@@ -62,7 +62,8 @@ def report(result: NotebookResult, template: Template) -> dict:
             got = None if cell["answered"] else 0.0
         else:
             got = sum(c["score"] for c in graded)
-            status = ("not attempted" if not_attempted(graded) else "passed" if got >= top
+            status = ("did not run" if not any(c["ran"] for c in graded)
+                      else "not attempted" if not_attempted(graded) else "passed" if got >= top
                       else "partly passed" if got else "failed")
         parts.append({
             "title": clean(exercise.title), "section": clean(exercise.section), "answer": exercise.name,
@@ -78,9 +79,10 @@ def report(result: NotebookResult, template: Template) -> dict:
 
 def _check(cell: dict, clean) -> dict:
     visible = cell["max_score"] == 0
-    passed = not cell["errors"] if visible else cell["score"] == cell["max_score"]
+    # A check that never ran did not pass (a visible one has no errors then).
+    passed = cell["ran"] and (not cell["errors"] if visible else cell["score"] == cell["max_score"])
     messages = [clean(error_text(*e)) for e in cell["errors"][:SHOWN_ERRORS]]
-    summary = ("passed" if passed else "did not run" if not cell["ran"]
+    summary = ("did not run" if not cell["ran"] else "passed" if passed
                else failed(cell).rstrip(":"))
     return {"cell": cell["grade_id"], "visible": visible, "score": cell["score"],
             "max_score": cell["max_score"], "passed": passed, "ran": cell["ran"],
