@@ -5,8 +5,13 @@ normalization, evaluation with batch statistics, running statistics not
 updated or updated in evaluation, the momentum convention reversed,
 dgamma/dbeta summed over the wrong axis, the backward without the terms
 through the mean or the variance (the thesis's eq. 1.3.19), eps outside the
-square root, layer norm over the batch; and the valid alternatives: staged
-vs compact backward, einsum, float32, the variance as E[x^2] - E[x]^2.
+square root, layer norm over the batch; BatchNorm2d with the statistics over
+the wrong axes or the running variance's factor B/(B - 1) where n = B*H*W
+belongs; the thesis's eq. 1.3.19 "corrected" where it should be as printed.
+Bugs in one exercise must not cost a later one (``must_pass``): the grader's
+BatchNormFunction and thesis_dx stand in for the student's. The valid
+alternatives: staged vs compact backward, einsum, float32, the variance as
+E[x^2] - E[x]^2, BatchNorm2d through the (B*H*W, C) view.
 """
 from . import Variant, tests_of
 
@@ -19,6 +24,9 @@ AUTOGRAD = tests_of("batchnorm_autograd")
 FUNCTION = tests_of("batchnorm_function")
 MANUAL = tests_of("batchnorm_manual")
 FORMULAS = tests_of("formula_errors")
+THESIS = tests_of("thesis_dx")
+BN2D = tests_of("batchnorm2d_module")
+BN2D_ALL = BN2D + ("batchnorm2d_module_backward_hidden",)
 
 
 # ------------------------------------------------------------------ templates: the solution, in parts
@@ -191,6 +199,63 @@ class BatchNormFunction(torch.autograd.Function):
 '''
 
 
+def thesis(sigma="x.std(axis=0)", dx="dout * gamma / (sigma + eps)"):
+    return f'''
+def thesis_dx(dout, x, gamma, eps=1e-5):
+    sigma = {sigma}
+    return {dx}
+'''
+
+
+BN2D_TRAIN = '''n = x.size // x.shape[1]
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean
+            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)'''
+BN2D_BACKWARD = '''x_hat, inv_std = self.x_hat, self.inv_std
+        self.grads["beta"] = dout.sum(axis=axes)
+        self.grads["gamma"] = (dout * x_hat).sum(axis=axes)
+        g = dout * self.params["gamma"][:, None, None]
+        if not self.batch_stats:
+            return g * inv_std
+        return inv_std * (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))'''
+
+
+def bn2d(axes="(0, 2, 3)", train_stats=BN2D_TRAIN, backward=BN2D_BACKWARD, forward=None):
+    forward = forward or f'''if self.training:
+            {train_stats}
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.inv_std = (1.0 / np.sqrt(var + self.eps))[:, None, None]
+        self.x_hat = (x - mean[:, None, None]) * self.inv_std
+        self.batch_stats = self.training
+        return self.params["gamma"][:, None, None] * self.x_hat + self.params["beta"][:, None, None]'''
+    return f'''
+class BatchNorm2dModule:
+    def __init__(self, num_channels, momentum=0.1, eps=1e-5):
+        self.params = {{"gamma": np.ones(num_channels), "beta": np.zeros(num_channels)}}
+        self.grads = {{}}
+        self.running_mean = np.zeros(num_channels)
+        self.running_var = np.ones(num_channels)
+        self.momentum, self.eps = momentum, eps
+        self.training = True
+
+    def train(self):
+        self.training = True
+
+    def eval(self):
+        self.training = False
+
+    def forward(self, x):
+        axes = {axes}
+        {forward}
+
+    def backward(self, dout):
+        axes = {axes}
+        {backward}
+'''
+
+
 def formulas(body):
     return f'''
 def formula_errors(x, gamma, beta, dout, eps=1e-5):
@@ -275,6 +340,21 @@ BUGS = [
     Variant("module: training mode normalizes with the running statistics", "batchnorm_module",
             module(train_stats=TRAIN_STATS + "\n            mean, var = self.running_mean, self.running_var"),
             MODULE, must_fail=("batchnorm_module_hidden",)),
+    Variant("module: forward normalizes x in place (x -= mean)", "batchnorm_module", module(forward='''if self.training:
+            B = x.shape[0]
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean
+            self.running_var = (1 - m) * self.running_var + m * var * B / (B - 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        x -= mean
+        x *= self.inv_std
+        self.x_hat = x
+        self.batch_stats = self.training
+        return self.params["gamma"] * self.x_hat + self.params["beta"]'''), MODULE,
+            must_fail=("batchnorm_module_hidden",)),
     # --- the module: backward
     Variant("module backward: the thesis's eq. 1.3.19 in training mode", "batchnorm_module",
             module(backward=BACKWARD.replace("if not self.batch_stats:", "if True:")), MODULE_ALL,
@@ -300,6 +380,71 @@ BUGS = [
         return self.params["gamma"] * self.inv_std * (dout - dout.mean(axis=1, keepdims=True)
                                                       - x_hat * (dout * x_hat).mean(axis=1, keepdims=True))'''),
             LAYER),
+    Variant("layer norm: backward forgets gamma", "layer_norm_module", layer_norm(backward='''x_hat = self.x_hat
+        self.grads["beta"] = dout.sum(axis=0)
+        self.grads["gamma"] = (dout * x_hat).sum(axis=0)
+        g = dout
+        return self.inv_std * (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True))'''),
+            LAYER, must_fail=("layer_norm_module_hidden",)),
+
+    # --- BatchNorm2d
+    Variant("BatchNorm2d: statistics over the batch axis only (one per channel and position)", "batchnorm2d_module",
+            bn2d(forward='''if self.training:
+            B = x.shape[0]
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean.mean(axis=(1, 2))
+            self.running_var = (1 - m) * self.running_var + m * var.mean(axis=(1, 2)) * B / max(B - 1, 1)
+        else:
+            mean, var = self.running_mean[:, None, None], self.running_var[:, None, None]
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) * self.inv_std
+        self.batch_stats = self.training
+        return self.params["gamma"][:, None, None] * self.x_hat + self.params["beta"][:, None, None]'''),
+            BN2D, must_fail=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d: statistics per image and channel (instance norm)", "batchnorm2d_module",
+            bn2d(forward='''if self.training:
+            n = x.size // x.shape[1]
+            mean, var = x.mean(axis=(2, 3), keepdims=True), x.var(axis=(2, 3), keepdims=True)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * x.mean(axis=axes)
+            self.running_var = (1 - m) * self.running_var + m * x.var(axis=axes) * n / (n - 1)
+        else:
+            mean, var = self.running_mean[:, None, None], self.running_var[:, None, None]
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) * self.inv_std
+        self.batch_stats = self.training
+        return self.params["gamma"][:, None, None] * self.x_hat + self.params["beta"][:, None, None]'''),
+            BN2D, must_fail=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d: running variance with B/(B - 1) instead of n/(n - 1), n = B*H*W", "batchnorm2d_module",
+            bn2d(train_stats=BN2D_TRAIN.replace("m * var * n / (n - 1)", "m * var * x.shape[0] / max(x.shape[0] - 1, 1)")),
+            BN2D, must_fail=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d: running variance from the biased variance", "batchnorm2d_module",
+            bn2d(train_stats=BN2D_TRAIN.replace("m * var * n / (n - 1)", "m * var")),
+            BN2D, must_fail=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d: evaluation mode still uses the batch statistics", "batchnorm2d_module",
+            bn2d(forward='''n = x.size // x.shape[1]
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        if self.training:
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean
+            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
+        self.inv_std = (1.0 / np.sqrt(var + self.eps))[:, None, None]
+        self.x_hat = (x - mean[:, None, None]) * self.inv_std
+        self.batch_stats = self.training
+        return self.params["gamma"][:, None, None] * self.x_hat + self.params["beta"][:, None, None]'''),
+            BN2D, must_fail=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d backward: the thesis's eq. 1.3.19 in training mode", "batchnorm2d_module",
+            bn2d(backward=BN2D_BACKWARD.replace("if not self.batch_stats:", "if True:")), BN2D_ALL,
+            must_fail=("batchnorm2d_module_backward_hidden",), must_pass=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d backward: dgamma, dbeta averaged over the positions", "batchnorm2d_module",
+            bn2d(backward=BN2D_BACKWARD.replace('dout.sum(axis=axes)', 'dout.sum(axis=0).mean(axis=(1, 2))')
+                 .replace('(dout * x_hat).sum(axis=axes)', '(dout * x_hat).sum(axis=0).mean(axis=(1, 2))')), BN2D_ALL,
+            must_fail=("batchnorm2d_module_backward_hidden",), must_pass=("batchnorm2d_module_hidden",)),
+    Variant("BatchNorm2d backward: means over the batch only in the compact formula", "batchnorm2d_module",
+            bn2d(backward=BN2D_BACKWARD.replace("g.mean(axis=axes, keepdims=True)", "g.mean(axis=0, keepdims=True)")
+                 .replace("(g * x_hat).mean(axis=axes, keepdims=True)", "(g * x_hat).mean(axis=0, keepdims=True)")),
+            BN2D_ALL, must_fail=("batchnorm2d_module_backward_hidden",), must_pass=("batchnorm2d_module_hidden",)),
 
     # --- PyTorch
     Variant("autograd: torch.var's default (unbiased, B - 1)", "batchnorm_autograd",
@@ -308,13 +453,26 @@ BUGS = [
             torch_module("BatchNormAutograd", '''mean = x.mean(dim=0)
         return self.gamma * (x - mean) / (x.std(dim=0, correction=0) + self.eps) + self.beta'''), AUTOGRAD),
     Variant("Function: backward without the terms through the mean and the variance", "batchnorm_function",
-            function(dx="g * inv_std"), FUNCTION),
+            function(dx="g * inv_std"), FUNCTION, must_pass=("batchnorm_manual_hidden",)),
     Variant("Function: dgamma and dbeta returned in the wrong order", "batchnorm_function",
-            function(returned="dx, dbeta, dgamma, None"), FUNCTION),
+            function(returned="dx, dbeta, dgamma, None"), FUNCTION, must_pass=("batchnorm_manual_hidden",)),
+    Variant("Function: forward with torch.var's default (unbiased, B - 1)", "batchnorm_function",
+            function(forward=FUNCTION_FORWARD.replace("x.var(dim=0, correction=0)", "x.var(dim=0)")), FUNCTION,
+            must_fail=("batchnorm_function_hidden",), must_pass=("batchnorm_manual_hidden",)),
     Variant("manual module that does not use the Function (autograd does the backward)", "batchnorm_manual",
             torch_module("BatchNormManual", AUTOGRAD_FORWARD.format(var="x.var(dim=0, correction=0)")), MANUAL),
 
     # --- find the error
+    Variant("thesis_dx: eps inside the square root (the right frozen gradient, not as printed)", "thesis_dx",
+            thesis(dx="dout * gamma / np.sqrt(x.var(axis=0) + eps)"), THESIS, must_pass=("formula_errors_hidden",)),
+    Variant("thesis_dx: unbiased standard deviation (ddof=1)", "thesis_dx", thesis(sigma="x.std(axis=0, ddof=1)"),
+            THESIS, must_fail=("thesis_dx_hidden",), must_pass=("formula_errors_hidden",)),
+    Variant("thesis_dx: divides by the variance", "thesis_dx", thesis(sigma="x.var(axis=0)"), THESIS,
+            must_pass=("formula_errors_hidden",)),
+    Variant("thesis_dx: the right training-mode gradient instead of the formula as printed", "thesis_dx",
+            thesis(dx="batchnorm_backward_compact(dout, x, gamma, eps)[0]"), THESIS, must_pass=("formula_errors_hidden",)),
+    Variant("thesis_dx: sigma over the features (axis 1)", "thesis_dx",
+            thesis(sigma="x.std(axis=1, keepdims=True)"), THESIS, must_pass=("formula_errors_hidden",)),
     Variant("formula_errors: relative error divided by ||r|| only", "formula_errors",
             formulas(FORMULAS_BODY.format(rel="(lambda a, r: np.linalg.norm(a - r) / np.linalg.norm(r))", dx="dx")),
             FORMULAS, must_fail=("formula_errors_hidden",)),
@@ -362,6 +520,50 @@ def batchnorm_backward_staged(dout, x, gamma, eps=1e-5):
                    .replace("self.running_var = (1 - m) * self.running_var + m * var * B / (B - 1)",
                             "self.running_var *= 1 - m\n            self.running_var += m * x.var(axis=0, ddof=1)")),
             MODULE_ALL),
+    Variant("thesis_dx with the thesis's own variance, E[x^2] - mu^2 (eq. 1.3.17)", "thesis_dx",
+            thesis(sigma="np.sqrt((x ** 2).mean(axis=0) - x.mean(axis=0) ** 2)"), THESIS),
+    Variant("thesis_dx with sigma from the centred squares, one line", "thesis_dx",
+            thesis(sigma="np.sqrt(((x - x.mean(axis=0)) ** 2).mean(axis=0))", dx="gamma * dout / (sigma + eps)"), THESIS),
+    Variant("BatchNorm2d through the (B*H*W, C) view and the compact backward", "batchnorm2d_module", bn2d(forward='''C = x.shape[1]
+        rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+        if self.training:
+            n = rows.shape[0]
+            mean, var = rows.mean(axis=0), rows.var(axis=0)
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean
+            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.rows, self.shape = rows, x.shape
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.x_hat = (rows - mean) * self.inv_std
+        self.batch_stats = self.training
+        out = self.params["gamma"] * self.x_hat + self.params["beta"]
+        B, _, H, W = x.shape
+        return out.reshape(B, H, W, C).transpose(0, 3, 1, 2)''', backward='''B, C, H, W = self.shape
+        g = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+        self.grads["beta"] = g.sum(axis=0)
+        self.grads["gamma"] = np.einsum("nc,nc->c", g, self.x_hat)
+        if self.batch_stats:
+            dx, _, _ = batchnorm_backward_compact(g, self.rows, self.params["gamma"], self.eps)
+        else:
+            dx = g * self.params["gamma"] * self.inv_std
+        return dx.reshape(B, H, W, C).transpose(0, 3, 1, 2)'''), BN2D_ALL),
+    Variant("BatchNorm2d with keepdims statistics and the variance as E[x^2] - E[x]^2", "batchnorm2d_module",
+            bn2d(forward='''mean = x.mean(axis=axes, keepdims=True)
+        if self.training:
+            n = x.size // x.shape[1]
+            var = (x ** 2).mean(axis=axes, keepdims=True) - mean ** 2
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * mean.ravel()
+            self.running_var = (1 - m) * self.running_var + m * var.ravel() * n / (n - 1)
+        else:
+            mean, var = (a.reshape(1, -1, 1, 1) for a in (self.running_mean, self.running_var))
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.x_hat = (x - mean) * self.inv_std
+        self.batch_stats = self.training
+        return self.params["gamma"].reshape(1, -1, 1, 1) * self.x_hat + self.params["beta"].reshape(1, -1, 1, 1)'''),
+            BN2D_ALL),
     Variant("layer norm as batch norm of the transpose (the compact backward reused)", "layer_norm_module",
             layer_norm(forward='''self.x = x
         xt = x.T
