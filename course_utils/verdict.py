@@ -68,6 +68,15 @@ def hidden_check(name: str, *, probe: Callable, judge: Callable, inputs: Callabl
     check.judge(decode(given), found)   # a fresh copy: the probe may have changed its own
 
 
+def collected_by_grader() -> bool:
+    """True while the course's grader reads a hidden cell to judge its checks in
+    its own process (it always grades the kernel in the grading profile); False
+    when the cell runs in a notebook, where ``hidden_check`` judges in the
+    kernel, whatever profile the notebook runs. A hidden cell reads it when it
+    runs, at its top level: the judges are called after the reading ends."""
+    return _collecting is not None
+
+
 def encoded_inputs(check: Check, secret: str = "") -> bytes:
     """The check's inputs, from a generator seeded by its name and the grading
     run's ``secret`` (none in a notebook run), encoded as they cross to the

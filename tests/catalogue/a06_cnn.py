@@ -11,7 +11,15 @@ the model left in evaluation mode, the loss averaged over batches instead of
 samples, evaluate in training mode. Valid alternatives: stride tricks
 (sliding_window_view), einsum, loops in another order, float32, the
 backward's dx as a full convolution with flipped kernels, a module class with
-F.relu / F.max_pool2d instead of nn.Sequential.
+F.relu / F.max_pool2d instead of nn.Sequential (run through the locked cells
+that use the trained model: the main run, the sanity checks, the bias and
+shift experiments, the accuracy test).
+
+Issue 21 adds: a `.cuda()` taken whenever CUDA is available instead of the
+given device (the hidden test tells the code that CUDA is available); a
+mistake in conv_output_size that must not cost layer_table as well; the
+find-the-error exercises (the lecture notes' 2-D formula as printed, the
+thesis's convolution gradients) with their bugs and alternatives.
 """
 from . import Variant, tests_of
 
@@ -23,6 +31,11 @@ BACKWARD = tests_of("conv2d_backward")
 POOL = tests_of("max_pool2d")
 VGG = tests_of("make_vgg")
 TRAIN = tests_of("train_epoch")
+NOTES = tests_of("notes_conv2d")
+THESIS = tests_of("thesis_conv_gradients")
+# Locked cells that use what make_vgg returns: every network the text allows must run through them.
+MODEL_CELLS = ("sanity_check", "main_run", "accuracy_visible", "accuracy_hidden", "bn_bias_check", "cnn_vs_mlp",
+               "shift_check")
 
 
 def output_size(body):
@@ -200,16 +213,53 @@ def evaluate(model, batches, device):
 '''
 
 
+
+def notes_conv(window="image[n:n + H - KW + 1, m:m + W - KH + 1]", weight="kernel[m, n]",
+               shape="(H - KW + 1, W - KH + 1)", prelude=""):
+    return f'''
+def notes_conv2d(image, kernel):
+    {prelude}H, W = image.shape
+    KH, KW = kernel.shape
+    out = np.zeros({shape}, dtype=np.result_type(image, kernel))
+    for m in range(KH):
+        for n in range(KW):
+            out += {weight} * {window}
+    return out
+'''
+
+
+def thesis(dx_kernel="h[:, :, k1, k2]", dx_sum=None, dh_target="dh[:, :, k1, k2]",
+           dh_value='np.einsum("fab,cab->fc", window, X)'):
+    dx_sum = dx_sum or f'np.einsum("fab,fc->cab", window, {dx_kernel})'
+    return f'''
+def thesis_conv_gradients(dY, X, h):
+    n_filters, C, KH, KW = h.shape
+    _, H, W = X.shape
+    dX = np.zeros(X.shape, dtype=np.result_type(dY, h))
+    dh = np.zeros(h.shape, dtype=np.result_type(dY, X))
+    for k1 in range(KH):
+        for k2 in range(KW):
+            window = dY[:, k1:k1 + H, k2:k2 + W]
+            dX += {dx_sum}
+            {dh_target} = {dh_value}
+    return dX, dh
+'''
+
+
 BUGS = [
     # --- sizes
     Variant("output size without the floor (the notes' formula)", "conv_output_size",
-            output_size("(size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1"), SIZE),
+            output_size("(size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1"), SIZE,
+            must_pass=("layer_table_hidden",)),
     Variant("output size rounded to the nearest integer", "conv_output_size",
-            output_size("round((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1"), SIZE),
+            output_size("round((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1"), SIZE,
+            must_pass=("layer_table_hidden",)),
     Variant("output size ignores the dilation", "conv_output_size",
-            output_size("(size + 2 * padding - kernel) // stride + 1"), SIZE),
+            output_size("(size + 2 * padding - kernel) // stride + 1"), SIZE,
+            must_pass=("layer_table_hidden",)),
     Variant("output size with the padding counted once", "conv_output_size",
-            output_size("(size + padding - dilation * (kernel - 1) - 1) // stride + 1"), SIZE),
+            output_size("(size + padding - dilation * (kernel - 1) - 1) // stride + 1"), SIZE,
+            must_pass=("layer_table_hidden",)),
     Variant("layer table: conv parameters without the biases", "layer_table",
             layer_table(conv_params="out * channels * kernel * kernel"), TABLE),
     Variant("layer table: pooling with padding 1 like the convolutions", "layer_table",
@@ -313,6 +363,27 @@ def make_vgg(channels, use_batchnorm=True, num_classes=10, in_channels=1, image_
             train(eval_mode="model.train()"), TRAIN),
     Variant("train_epoch: gradients never zeroed (accumulated over the batches)", "train_epoch",
             train(step="loss.backward()\n        optimizer.step()"), TRAIN),
+    # --- issue 21: a GPU the code must not reach for; the find-the-error exercises
+    Variant("train_epoch: .cuda() whenever CUDA is available, device ignored", "train_epoch",
+            train(to="x, y = (x.cuda(), y.cuda()) if torch.cuda.is_available() else (x.to(device), y.to(device))"),
+            TRAIN, must_pass=("accuracy_hidden",)),
+    Variant("train_epoch: device replaced by 'cuda' when a GPU exists", "train_epoch",
+            train(to='x, y = x.to("cuda" if torch.cuda.is_available() else device), y.to("cuda" if torch.cuda.is_available() else device)'),
+            TRAIN),
+    Variant("notes_conv2d: the formula corrected to torch's cross-correlation (K[m, n] I[i + m, j + n])", "notes_conv2d",
+            notes_conv(window="image[m:m + H - KH + 1, n:n + W - KW + 1]", shape="(H - KH + 1, W - KW + 1)"), NOTES),
+    Variant("notes_conv2d: a true convolution (kernel flipped) of the printed indices", "notes_conv2d",
+            notes_conv(weight="kernel[KH - 1 - m, KW - 1 - n]"), NOTES),
+    Variant("notes_conv2d: the image normalized in place", "notes_conv2d",
+            notes_conv(prelude="image -= image.mean()\n    "), NOTES),
+    Variant("thesis gradients: torch's cross-correlation convention (no flip in dh)", "thesis_conv_gradients",
+            thesis(dh_target="dh[:, :, KH - 1 - k1, KW - 1 - k2]"), THESIS),
+    Variant("thesis gradients: dX through the flipped kernel", "thesis_conv_gradients",
+            thesis(dx_kernel="h[:, :, KH - 1 - k1, KW - 1 - k2]"), THESIS),
+    Variant("thesis gradients: channels and filters mixed up in dX", "thesis_conv_gradients",
+            thesis(dx_sum='np.einsum("fab,cf->cab", window, h[:, :, k1, k2])'), THESIS),
+    Variant("thesis gradients: dh averaged over the output positions", "thesis_conv_gradients",
+            thesis(dh_value='np.einsum("fab,cab->fc", window, X) / (H * W)'), THESIS),
 ]
 
 ALTERNATIVES = [
@@ -476,7 +547,7 @@ class VGGNet(nn.Module):
 
 def make_vgg(channels, use_batchnorm=True, num_classes=10, in_channels=1, image_size=28):
     return VGGNet(channels, use_batchnorm, num_classes, in_channels, image_size)
-''', VGG),
+''',VGG + MODEL_CELLS),
     Variant("make_vgg with ReLU(inplace=True) and nested Sequentials per stage", "make_vgg", '''
 def make_vgg(channels, use_batchnorm=True, num_classes=10, in_channels=1, image_size=28):
     stages, previous = [], in_channels
@@ -492,7 +563,7 @@ def make_vgg(channels, use_batchnorm=True, num_classes=10, in_channels=1, image_
         stages.append(nn.Sequential(*block))
     size = image_size // 2 ** len(channels)
     return nn.Sequential(nn.Sequential(*stages), nn.Flatten(), nn.Linear(previous * size * size, num_classes))
-''', VGG),
+''',VGG + MODEL_CELLS),
     Variant("train_epoch with loss summed per batch (reduction='sum'), device as given", "train_epoch", '''
 def train_epoch(model, batches, optimizer, device):
     model.train()
@@ -521,4 +592,49 @@ def evaluate(model, batches, device):
         hits.append(logits.argmax(1) == y)
     return torch.cat(losses).mean().item(), torch.cat(hits).float().mean().item()
 ''', TRAIN),
+    Variant("notes_conv2d as torch's conv2d with the kernel transposed", "notes_conv2d", '''
+def notes_conv2d(image, kernel):
+    out = F.conv2d(torch.from_numpy(np.ascontiguousarray(image))[None, None],
+                   torch.from_numpy(np.ascontiguousarray(kernel.T))[None, None])
+    return out[0, 0].numpy()
+''', NOTES),
+    Variant("notes_conv2d with four loops, straight from the formula", "notes_conv2d", '''
+def notes_conv2d(image, kernel):
+    H, W = image.shape
+    KH, KW = kernel.shape
+    out = np.zeros((H - KW + 1, W - KH + 1))
+    for i in range(H - KW + 1):
+        for j in range(W - KH + 1):
+            for m in range(KH):
+                for n in range(KW):
+                    out[i, j] += kernel[m, n] * image[i + n, j + m]
+    return out
+''', NOTES),
+    Variant("thesis gradients with loops over every index of (1.3.11) and (1.3.14)", "thesis_conv_gradients", '''
+def thesis_conv_gradients(dY, X, h):
+    n_filters, C, KH, KW = h.shape
+    _, H, W = X.shape
+    _, OH, OW = dY.shape
+    dX, dh = np.zeros((C, H, W)), np.zeros((n_filters, C, KH, KW))
+    for f in range(n_filters):
+        for n1 in range(OH):
+            for n2 in range(OW):
+                for c in range(C):
+                    for k1 in range(H):
+                        for k2 in range(W):
+                            if 0 <= n1 - k1 < KH and 0 <= n2 - k2 < KW:
+                                dX[c, k1, k2] += dY[f, n1, n2] * h[f, c, n1 - k1, n2 - k2]
+                    for k1 in range(KH):
+                        for k2 in range(KW):
+                            if 0 <= n1 - k1 < H and 0 <= n2 - k2 < W:
+                                dh[f, c, k1, k2] += dY[f, n1, n2] * X[c, n1 - k1, n2 - k2]
+    return dX, dh
+''', THESIS),
+    Variant("thesis gradients as full convolutions with scipy.signal", "thesis_conv_gradients", '''
+def thesis_conv_gradients(dY, X, h):
+    from scipy.signal import correlate2d
+    dX = np.array([sum(correlate2d(dY[f], h[f, c], mode="valid") for f in range(h.shape[0])) for c in range(h.shape[1])])
+    dh = np.array([[correlate2d(dY[f], X[c], mode="valid") for c in range(h.shape[1])] for f in range(h.shape[0])])
+    return dX, dh
+''', THESIS),
 ]
