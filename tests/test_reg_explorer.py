@@ -80,6 +80,25 @@ def test_train_curves_steps_extra_sets_and_early_exit():
     assert set(seen[0][1]) >= {"train_loss", "val_acc"}
 
 
+def test_train_curves_augments_with_the_function_given():
+    """Notebook 7 trains with the student's augment_batch: every training batch goes through it, as
+    images, and a wrong shape is refused in words."""
+    x, y = blobs(30, features=2 * 5 * 5)
+    seen = []
+
+    def blank(images):
+        seen.append(tuple(images.shape))
+        return torch.zeros_like(images)
+
+    run = rx.train_curves(x, y, x, y, width=8, epochs=2, batch_size=10, image_shape=(2, 5, 5), augment=blank)
+    assert seen == [(10, 2, 5, 5)] * 6
+    plain = rx.train_curves(x, y, x, y, width=8, epochs=2, batch_size=10, image_shape=(2, 5, 5))
+    assert not np.allclose(run["train_loss"], plain["train_loss"])   # it trained on the blanks
+    with pytest.raises(ValueError, match="expected a tensor of shape"):
+        rx.train_curves(x, y, x, y, width=8, epochs=1, batch_size=10, image_shape=(2, 5, 5),
+                        augment=lambda images: images[:, :1])
+
+
 def test_weight_decay_shrinks_weights_and_spares_biases():
     x, y = blobs(40, features=10)
     zero = torch.zeros_like(x)   # no data gradient for the first layer's weights: only the decay moves them

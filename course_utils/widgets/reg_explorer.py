@@ -8,11 +8,12 @@ lookup and a redraw of a few lines.
 
 The training is torch's own: ``torch.nn`` layers and dropout,
 ``torch.optim.Adam(weight_decay=...)`` (L2 added to the gradient, weights
-only, not biases) and, for augmentation, random translations by up to two
-pixels with wrap-around (``torch.roll``) and horizontal flips. That is not
-notebook 7's augmentation exercise (a crop of the zero-padded image with a
-fixed order of draws); this module contains nothing of the notebook's
-exercises.
+only, not biases) and, for augmentation, a function the caller passes
+(notebook 7 passes the student's own ``augment_batch``) or, by default,
+:func:`shift_flip`: random translations by up to two pixels with wrap-around
+(``torch.roll``) and horizontal flips. That is not notebook 7's augmentation
+exercise (a crop of the zero-padded image with a fixed order of draws); this
+module contains nothing of the notebook's exercises.
 
 :func:`train_curves` trains one MLP and returns its per-epoch curves (the
 notebook's experiments use it too); :func:`precompute_grid` runs the grid;
@@ -92,7 +93,7 @@ def _evaluate(model, x, y, batch: int = 2000):
 
 def train_curves(x_train, y_train, x_val, y_val, *, width: int = 256, depth: int = 2,
                  dropout: float = 0.0, weight_decay: float = 0.0, decoupled: bool = False,
-                 augment: bool = False, epochs: int = 20, steps: int | None = None,
+                 augment=False, epochs: int = 20, steps: int | None = None,
                  batch_size: int = 100, lr: float = 1e-3, seed: int = 0,
                  image_shape=(1, 28, 28), extra=None, max_eval: int = 5000, bar=None,
                  on_epoch=None) -> dict:
@@ -105,7 +106,9 @@ def train_curves(x_train, y_train, x_val, y_val, *, width: int = 256, depth: int
         weight_decay: L2 coefficient lambda (the loss gets lambda/2 * sum of squared
             weights: ``torch.optim.Adam(weight_decay=lambda)``), or, with decoupled=True,
             AdamW's decoupled decay; biases are never decayed.
-        augment: train on :func:`shift_flip` versions of the images (new draws every batch).
+        augment: False; True: train on :func:`shift_flip` versions of the images; or a function
+            ``augment(images) -> images`` of a (B, *image_shape) float32 tensor, returning the
+            augmented batch of the same shape (new draws every batch, from its own generator).
         epochs: passes over the training set; or ``steps``: the total number of minibatch
             steps, measured in ``epochs`` equal chunks (a learning curve over training-set
             sizes keeps the steps fixed).
@@ -145,7 +148,7 @@ def train_curves(x_train, y_train, x_val, y_val, *, width: int = 256, depth: int
             position += batch_size
             xb = x_train[index]
             if augment:
-                xb = shift_flip(xb.reshape(-1, *image_shape), generator).reshape(len(index), -1)
+                xb = _augmented(xb, augment, generator, image_shape)
             loss = F.cross_entropy(model(xb), y_train[index])
             optimizer.zero_grad()
             loss.backward()
@@ -161,6 +164,18 @@ def train_curves(x_train, y_train, x_val, y_val, *, width: int = 256, depth: int
     result = {k: np.array(v) for k, v in curves.items()}
     result["model"] = model
     return result
+
+
+def _augmented(xb, augment, generator, image_shape):
+    """The flattened batch xb, augmented as images by ``augment`` (a function) or shift_flip (True)."""
+    import torch
+
+    images = xb.reshape(-1, *image_shape)
+    out = augment(images) if callable(augment) else shift_flip(images, generator)
+    if not isinstance(out, torch.Tensor) or out.shape != images.shape:
+        raise ValueError(f"the augmentation returned {type(out).__name__} of shape "
+                         f"{tuple(getattr(out, 'shape', ()))}, expected a tensor of shape {tuple(images.shape)}")
+    return out.to(xb.dtype).reshape(len(xb), -1)
 
 
 # ------------------------------------------------------------------------------- the grid
@@ -185,11 +200,13 @@ class RegGrid:
 
 def precompute_grid(x_train, y_train, x_val, y_val, *, sizes, l2s, dropouts, augments=(False, True),
                     epochs: int = 20, width: int = 256, lr: float = 1e-3, batch_size: int = 100,
-                    seed: int = 0, bar=None) -> RegGrid:
+                    seed: int = 0, bar=None, augment_with=True) -> RegGrid:
     """Train one MLP per (size, l2, dropout, augment) on the first ``size``
     training images (the same images for every run of one size) and keep its
     curves. Sizes must not exceed len(x_train); l2s and dropouts are sorted.
-    ``bar``: optional tqdm bar advanced by one per epoch of every run."""
+    ``bar``: optional tqdm bar advanced by one per epoch of every run.
+    ``augment_with``: the augmentation of the augmented runs, as train_curves'
+    ``augment`` (True: shift_flip; or a function)."""
     sizes, l2s, dropouts = (tuple(sorted(float(v) if k else int(v) for v in values))
                             for k, values in ((0, sizes), (1, l2s), (1, dropouts)))
     augments = tuple(bool(a) for a in augments)
@@ -204,7 +221,8 @@ def precompute_grid(x_train, y_train, x_val, y_val, *, sizes, l2s, dropouts, aug
             for k, dropout in enumerate(dropouts):
                 for a, augment in enumerate(augments):
                     run = train_curves(x_train[:size], y_train[:size], x_val, y_val, width=width,
-                                       dropout=dropout, weight_decay=l2, augment=augment, epochs=epochs,
+                                       dropout=dropout, weight_decay=l2, augment=augment_with if augment else False,
+                                       epochs=epochs,
                                        batch_size=batch_size, lr=lr, seed=seed, bar=bar)
                     for name in CURVES:
                         curves[name][i, j, k, a] = run[name]

@@ -8,12 +8,14 @@ min_delta, or never stops on nan; crop offsets off by one (never the last
 position), flips applied to the labels or to the whole batch at once,
 augmentation that modifies its input in place; random search sampling a log
 dimension uniformly; grid search exceeding its budget; successive halving
-keeping the worst half. Plus more of the same kind (the thesis's MAP lambda,
+keeping the worst half; dropout without rescaling, with a scaling at
+evaluation, one mask for the whole batch, or p taken as the keep
+probability. Plus more of the same kind (the thesis's MAP lambda,
 Adam's step count per array, min_delta ignored, ties taken as improvements,
 the float trap of int(n ** (1 / d)), ...), and the valid alternatives:
 vectorized crops, np.flip, endpoint=True, a shared Adam helper, a history
 list for early stopping, 10 ** uniform(log10 ...) and rng.choice, an argsort
-that puts nan last.
+that puts nan last, dropout through np.where and a boolean mask.
 """
 from . import Variant, tests_of
 
@@ -25,6 +27,7 @@ AUGMENT = tests_of("augmentation") + ("augmentation_erase_hidden", "augmentation
 GRID = tests_of("grid_search")
 RANDOM = tests_of("random_search")
 HALVING = tests_of("successive_halving")
+DROPOUT = tests_of("dropout") + ("dropout_stats_hidden",)
 
 
 # ------------------------------------------------------------------ templates: the solution, in parts
@@ -139,6 +142,38 @@ def augmentation(crop=CROP, flip=FLIP, erase=ERASE, batch=BATCH):
     return crop + flip + erase + batch
 
 
+def dropout(train="keep = self.rng.random(x.shape) >= self.p\n        self.scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)\n        return x * self.scale",
+            evaluate="return x", backward_train="return dout * self.scale", backward_eval="return dout"):
+    return f'''
+class Dropout:
+    def __init__(self, p, rng):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"the drop probability p must be in [0, 1), got {{p}}")
+        self.p, self.rng = p, rng
+        self.training = True
+        self.params, self.grads = {{}}, {{}}
+        self.scale = None
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x):
+        if not self.training:
+            {evaluate}
+        {train}
+
+    def backward(self, dout):
+        if not self.training:
+            {backward_eval}
+        {backward_train}
+'''
+
+
 def grid(k_loop="while (k + 1) ** len(continuous) * n_choices <= budget:\n            k += 1",
          log_axis="np.geomspace(dim[1], dim[2], k) if k > 1 else [math.sqrt(dim[1] * dim[2])]",
          points="itertools.islice(itertools.product(*axes), budget)",
@@ -242,6 +277,8 @@ BUGS = [
     Variant("Adam + L2 without bias correction", "adam_l2_step", adam(s_hat="s", r_hat="r"), ADAM),
     Variant("Adam + L2: the step count incremented once per array", "adam_l2_step",
             adam(count="", count_inside='state["t"] = state.get("t", 0) + 1\n        t = state["t"]'), ADAM),
+    Variant("Adam + L2 adds the decay into the caller's grads in place (g = grads[k]; g += ...)", "adam_l2_step",
+            adam(decay=L2_DECAY.replace("g = g + weight_decay", "g += weight_decay")), ADAM),
     Variant("Adam + L2: the L2 term added to the update instead of the gradient (lr * wd * w outside Adam)",
             "adam_l2_step", adam(decay="", update="params[k] -= lr * s_hat / (np.sqrt(r_hat) + eps)\n"
                                                    "        if not k.endswith('bias'):\n"
@@ -324,6 +361,10 @@ def random_flip(x, rng, p=0.5):
             grid(record="objective(params)\n        trials.append((params, float(objective(params))))"), GRID),
     Variant("grid search returns the highest value as the best", "grid_search",
             grid(best="max(trials, key=lambda trial: trial[1])"), GRID),
+    Variant("grid search lets a nan trial win (min with key=value keeps a nan that comes first)", "grid_search",
+            grid(best="min(trials, key=lambda trial: trial[1])"), GRID),
+    Variant("grid search with k = 1 takes np.linspace / np.geomspace(low, high, 1), the low end, not the midpoint",
+            "grid_search", grid(log_axis="np.geomspace(dim[1], dim[2], k)"), GRID),
     # ---- random search
     Variant("random search samples a log dimension uniformly", "random_search",
             random(log="float(rng.uniform(dim[1], dim[2]))"), RANDOM),
@@ -344,9 +385,47 @@ def random_flip(x, rng, p=0.5):
                     select="sorted(survivors, key=lambda i: scores[i])[:keep]"), HALVING),
     Variant("successive halving treats nan as the best (as -inf)", "successive_halving",
             halving(score="-math.inf if math.isnan(value) else value"), HALVING),
+    Variant("successive halving sorts the values with nan in them (sorted(key=value) keeps a nan that comes first)",
+            "successive_halving", halving(score="value"), HALVING),
+    # ---- dropout
+    Variant("dropout: no rescaling (the kept entries are not divided by 1 - p)", "dropout",
+            dropout(train="keep = self.rng.random(x.shape) >= self.p\n        self.scale = keep.astype(x.dtype)\n"
+                          "        return x * self.scale"), DROPOUT),
+    Variant("dropout: a scaling in evaluation mode (x * (1 - p)) on top of the inverted training", "dropout",
+            dropout(evaluate="return x * (1 - self.p)"), DROPOUT),
+    Variant("dropout: the original, not inverted (unscaled in training, x * (1 - p) in evaluation)", "dropout",
+            dropout(train="self.scale = (self.rng.random(x.shape) >= self.p).astype(x.dtype)\n        return x * self.scale",
+                    evaluate="return x * (1 - self.p)", backward_eval="return dout * (1 - self.p)"), DROPOUT),
+    Variant("dropout: one mask for the whole batch (rng.random(x.shape[1:]))", "dropout",
+            dropout(train="keep = self.rng.random(x.shape[1:]) >= self.p\n"
+                          "        self.scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)\n        return x * self.scale"),
+            DROPOUT),
+    Variant("dropout: p taken as the keep probability (keep where u < p)", "dropout",
+            dropout(train="keep = self.rng.random(x.shape) < self.p\n"
+                          "        self.scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)\n        return x * self.scale"),
+            DROPOUT),
+    Variant("dropout: backward without the mask", "dropout", dropout(backward_train="return dout"), DROPOUT),
+    Variant("dropout: a new mask drawn in backward", "dropout",
+            dropout(backward_train="return dout * (self.rng.random(dout.shape) >= self.p) / (1 - self.p)"), DROPOUT),
+    Variant("dropout: evaluation mode draws a mask it does not use", "dropout",
+            dropout(evaluate="self.rng.random(x.shape)\n            return x"), DROPOUT),
+    Variant("dropout: a float64 mask makes a float32 batch float64", "dropout",
+            dropout(train="self.scale = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)\n        return x * self.scale"),
+            DROPOUT),
+    Variant("dropout changes its input in place (x *= mask)", "dropout",
+            dropout(train="keep = self.rng.random(x.shape) >= self.p\n"
+                          "        self.scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)\n"
+                          "        x *= self.scale\n        return x"), DROPOUT),
 ]
 
 ALTERNATIVES = [
+    Variant("dropout through np.where, a boolean mask kept for backward, no draw at p = 0, a copy in evaluation",
+            "dropout", dropout(
+                train="if self.p == 0:\n            self.keep = np.ones(x.shape, dtype=bool)\n            return x.copy()\n"
+                      "        self.keep = self.rng.random(x.shape) > self.p\n"
+                      "        return np.where(self.keep, x / (1 - self.p), 0).astype(x.dtype)",
+                evaluate="return x.copy()",
+                backward_train="return np.where(self.keep, dout / (1 - self.p), 0).astype(dout.dtype)"), DROPOUT),
     Variant("MAP lambda as (sigma / tau)^2 / (2 n)", "map_weight_decay",
             map_weight_decay("(sigma / tau) ** 2 / (2 * n)"), MAP),
     Variant("Adam + L2 through a shared helper, moments in nested dicts", "adam_l2_step", nested_adam_helper('_adam_update') + '''

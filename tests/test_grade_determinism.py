@@ -1,0 +1,131 @@
+"""The same submission gets the same grade under every inputs secret.
+
+Each grading run draws its hidden checks' inputs from a fresh secret (so that
+results copied out of one run are worthless in another); a contract case that
+decides points must therefore be present in every run, not drawn (07's
+successive halving once drew where its diverging configuration sat: a
+submission that sorted with nan in its keys scored 3/3 in one run and 0/3 in
+three others). Borderline submissions, which pass some cases of an exercise
+and fail others, are graded here as ``course autograde`` grades them (the
+grader's inputs, encoding and judges; only the probes run in this process
+instead of a sandbox) under several secrets: every graded cell's verdict must
+be the same in all of them.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
+from course_utils.instructor.grading.template import load_templates
+from course_utils.instructor.grading.verdicts import bound_names, judge
+from course_utils.verdict import call_probe, decode, encode, encoded_inputs, exchange_path
+
+from .catalogue import a04_initialization, a07_regularization
+
+SECRETS = [f"determinism-{k}" for k in range(6)]
+SOLUTION = "the solution itself"
+# (assignment, catalogue module, variant name): bugs that fail only some inputs, and the solution.
+BORDERLINE = [
+    ("07_regularization", a07_regularization, SOLUTION),
+    ("07_regularization", a07_regularization,
+     "successive halving sorts the values with nan in them (sorted(key=value) keeps a nan that comes first)"),
+    ("07_regularization", a07_regularization, "successive halving treats nan as the best (as -inf)"),
+    ("07_regularization", a07_regularization,
+     "grid search lets a nan trial win (min with key=value keeps a nan that comes first)"),
+    ("07_regularization", a07_regularization, "early stopping on nan: skips the epoch instead of stopping"),
+    ("07_regularization", a07_regularization, "dropout: p taken as the keep probability (keep where u < p)"),
+    ("07_regularization", a07_regularization, "flip: one draw for the whole batch"),
+    ("04_initialization", a04_initialization, "normal initializer returning uniform samples of the right variance"),
+]
+
+
+def solution_notebook(assignment):
+    (path,) = notebooks_of(REPO, SOLUTIONS, assignment)
+    return nbformat.read(path, as_version=4)
+
+
+def answer_cells(notebook) -> dict[str, str]:
+    """The solution's answer cells, by cell id."""
+    return {c.id: c.source for c in notebook.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def setup_imports(notebook) -> str:
+    """The import statements of the notebook's code cells that are neither answers nor tests."""
+    lines = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and not meta.get("solution") and not meta.get("grade"):
+            tree = ast.parse(cell.source)
+            lines += [ast.get_source_segment(cell.source, node) for node in tree.body
+                      if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return "\n".join(lines)
+
+
+def verdicts(template, cells, secret: str) -> dict[str, str | None]:
+    """For each of ``cells``: None if every one of its hidden checks passes with inputs from
+    ``secret``, else the first failure's message."""
+    failures = {}
+    for cell in cells:
+        failure = None
+        for check in template.hidden[cell].checks:
+            given = encoded_inputs(check, secret)
+            files = {exchange_path(check.name, "in"): given}
+            try:
+                files[exchange_path(check.name, "out")] = encode(call_probe(check.probe, decode(given)))
+            except Exception as error:   # what the sandbox would write down
+                files[exchange_path(check.name, "err")] = f"{type(error).__name__}: {error}".encode()
+            failure = failure or judge(check, files)
+        failures[cell] = failure
+    return failures
+
+
+@pytest.fixture(scope="module")
+def template_of():
+    cache = {}
+
+    def get(assignment):
+        if assignment not in cache:
+            (cache[assignment],) = load_templates(Path(REPO), assignment)
+        return cache[assignment]
+    return get
+
+
+@pytest.mark.parametrize("assignment, module, name", BORDERLINE,
+                         ids=[f"{a}:{n}" for a, _, n in BORDERLINE])
+def test_a_grade_does_not_depend_on_the_inputs_secret(template_of, assignment, module, name):
+    template, notebook = template_of(assignment), solution_notebook(assignment)
+    answers = answer_cells(notebook)
+    if name == SOLUTION:
+        replaced, cells = {}, [c for c in template.hidden if template.hidden[c].checks]
+    else:
+        (variant,) = [v for v in module.BUGS if v.name == name]
+        replaced, cells = {variant.cell: variant.source}, [t for t in variant.tests if t in template.hidden]
+    student: dict = {"__name__": "__main__"}
+    exec(setup_imports(notebook), student)
+    for cell_id, source in answers.items():
+        exec(replaced.get(cell_id, source), student)
+    names = {n for source in answers.values() for n in bound_names(source, defs_only=True)}
+    shared = next(iter(template.hidden[c].checks[0].probe.__globals__ for c in cells))
+    saved = {n: shared[n] for n in names if n in shared}
+    shared.update({n: student[n] for n in names})    # the probes find the submission's functions as globals
+    try:
+        seen = {secret: verdicts(template, cells, secret) for secret in SECRETS}
+    finally:
+        for n in names:
+            shared.pop(n, None)
+        shared.update(saved)
+    passed = {cell: [seen[s][cell] is None for s in SECRETS] for cell in cells}
+    differ = {cell: (verdict, next(seen[s][cell] for s in SECRETS if seen[s][cell]))
+              for cell, verdict in passed.items() if len(set(verdict)) > 1}
+    assert not differ, f"{name}: whether these cells pass changes with the secret (passed per secret, a failure): {differ}"
+    if name == SOLUTION:
+        failed = {cell: seen[SECRETS[0]][cell] for cell, verdict in passed.items() if not verdict[0]}
+        assert not failed, f"the solution fails {failed}"
+    else:
+        assert not all(verdict[0] for verdict in passed.values()), \
+            f"{name} passes {cells} under every secret: not a bug these checks catch"
