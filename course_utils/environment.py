@@ -41,7 +41,8 @@ def setup_notebook(*, minutes: float | None = None, busy_minutes: float | None =
     e.g. ``choose(grading=0.5, full=8)``) and ``busy_minutes`` (the same with
     another program keeping both cores busy), how long the notebook takes.
 
-    Returns the :class:`~course_utils.threads.ThreadChoice`.
+    Returns None, so that a notebook's first cell, which ends with this call,
+    shows only the printed line and no ``Out[1]:`` repr.
     """
     from .profile import profile_line
     from .threads import configure_threads
@@ -57,7 +58,6 @@ def setup_notebook(*, minutes: float | None = None, busy_minutes: float | None =
     if off:
         parts.append(f"widgets off: {off}")
     print(" · ".join(parts))
-    return choice
 
 
 def _widgets_off() -> str | None:

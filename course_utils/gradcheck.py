@@ -94,9 +94,12 @@ class GradientCheck:
         return text + (f". {self.diagnosis}" if self.diagnosis else "")
 
 
-def check_gradient(analytic, numeric, *, name: str = "gradient",
-                   tol: float = CORRECT_BELOW) -> GradientCheck:
-    """Compare an analytic gradient with a numerical one and explain the result."""
+def check_gradient(analytic, numeric, *, name: str = "gradient", tol: float = CORRECT_BELOW,
+                   batch_size: int | None = None) -> GradientCheck:
+    """Compare an analytic gradient with a numerical one and explain the result.
+    ``batch_size``: the batch the gradient was computed on, if any; a gradient
+    off by exactly that factor (or its inverse) is then named as a sum where a
+    mean belongs (or the reverse)."""
     a = np.asarray(analytic)
     n = np.asarray(numeric)
     if a.shape != n.shape:
@@ -111,12 +114,12 @@ def check_gradient(analytic, numeric, *, name: str = "gradient",
     error = relative_error(a, n)
     if error < tol:
         return GradientCheck(name, True, error, tol, "")
-    return GradientCheck(name, False, error, tol, _diagnose(a, n, tol))
+    return GradientCheck(name, False, error, tol, _diagnose(a, n, tol, batch_size))
 
 
-def _diagnose(a: np.ndarray, n: np.ndarray, tol: float) -> str:
+def _diagnose(a: np.ndarray, n: np.ndarray, tol: float, batch_size: int | None) -> str:
     """Name the common shapes of a wrong gradient (checks.diagnose), else where it differs most."""
-    why = diagnose(a, n, lambda x, y: relative_error(x, y) < tol)
+    why = diagnose(a, n, lambda x, y: relative_error(x, y) < tol, batch_size=batch_size)
     if why:
         return why.replace("expected value", "right answer")
     worst = np.unravel_index(np.argmax(np.abs(a - n)), a.shape)
@@ -124,11 +127,11 @@ def _diagnose(a: np.ndarray, n: np.ndarray, tol: float) -> str:
             f"analytic {a[worst]:.6g}, numerical {n[worst]:.6g}.")
 
 
-def assert_gradient(analytic, numeric, *, name: str = "gradient",
-                    tol: float = CORRECT_BELOW) -> GradientCheck:
+def assert_gradient(analytic, numeric, *, name: str = "gradient", tol: float = CORRECT_BELOW,
+                    batch_size: int | None = None) -> GradientCheck:
     """Like :func:`check_gradient`, but raises ``AssertionError`` with the
     explanation when the gradient is wrong. Returns the check when it passes."""
-    result = check_gradient(analytic, numeric, name=name, tol=tol)
+    result = check_gradient(analytic, numeric, name=name, tol=tol, batch_size=batch_size)
     if not result.passed:
         raise AssertionError(str(result))
     return result
@@ -141,9 +144,12 @@ def check_module(module, x: np.ndarray, *, seed: int = 0, h: float = 1e-5,
     module: an object with ``params``/``grads`` dicts of arrays,
             ``forward(x)`` and ``backward(dout) -> dx`` (the course's layer API).
             Its forward pass must be deterministic (dropout in eval mode, say).
-    x:      float64 input batch.
+    x:      float64 input batch, samples along its first axis (a parameter
+            gradient off by a factor of their number is named as such: the
+            parameters' gradients sum over the batch).
     Returns one :class:`GradientCheck` for the input and one per parameter.
     """
+    batch = len(x) if np.ndim(x) else None
     out = module.forward(x)
     dout = np.random.default_rng(seed).standard_normal(np.shape(out))
     dx = module.backward(dout)
@@ -156,5 +162,5 @@ def check_module(module, x: np.ndarray, *, seed: int = 0, h: float = 1e-5,
                                         f"backward did not fill grads[{name!r}]."))
             continue
         checks.append(check_gradient(module.grads[name], numeric[name],
-                                     name=f"d {name}", tol=tol))
+                                     name=f"d {name}", tol=tol, batch_size=batch))
     return checks

@@ -121,3 +121,27 @@ def test_check_module_reports_a_missing_parameter_gradient():
     layer.backward = lambda dout: dout @ layer.params["weight"]  # forgets grads
     checks = {c.name: c for c in check_module(layer, rng.standard_normal((3, 2)))}
     assert "did not fill grads['weight']" in str(checks["d weight"])
+
+
+def test_check_module_names_a_mean_over_the_batch_where_backward_must_sum():
+    rng = np.random.default_rng(5)
+    layer = Linear(5, 3, rng)
+    x = rng.standard_normal((4, 5))
+    right_backward = layer.backward
+
+    def mean_over_batch(dout):
+        dx = right_backward(dout)
+        layer.grads["weight"] = layer.grads["weight"] / len(dout)
+        return dx
+    layer.backward = mean_over_batch
+    checks = {c.name: c for c in check_module(layer, x)}
+    assert checks["d input"].passed and checks["d bias"].passed
+    assert "divided by 4, the batch size: a mean over the batch where the sum is asked" in str(checks["d weight"])
+
+
+def test_a_factor_other_than_the_batch_size_is_only_stated():
+    w, loss, grad = linear_problem()
+    result = check_gradient(0.95 * grad, numerical_gradient(loss, w), batch_size=6)
+    assert "times 0.95." in result.diagnosis and "batch" not in result.diagnosis
+    result = check_gradient(6 * grad, numerical_gradient(loss, w), batch_size=6)
+    assert "times 6, the batch size: a sum over the batch" in result.diagnosis

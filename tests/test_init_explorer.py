@@ -232,3 +232,32 @@ def test_a_gain_change_reuses_the_scaled_buffers_and_kept_weights_stay_intact():
                              depth=3, width=6, streams=streams)
     fresh = state(scheme="glorot uniform", depth=3, width=6)
     np.testing.assert_array_equal(kept["act_std"], fresh["act_std"])
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_tiny_stds_are_measured_below_the_underflow_of_their_squares(activation):
+    """Gain 1e-4, depth 50: activations and gradients reach 1e-190, whose squares
+    underflow, so np.std gave 0 below about 1e-160 and both curves stopped there
+    while the histograms still had a shape. Each layer multiplies by about the
+    same factor: the measured stds lie on a straight line on the log axis."""
+    s = state(scheme="kaiming normal", log10_gain=-4.0, depth=50, width=100, activation=activation)
+    for stds in (s["act_std"], np.flip(s["grad_std"])):   # the gradient shrinks towards the input
+        assert np.all(stds > 0) and stds[-1] < 1e-185, stds
+        steps = np.diff(np.log10(stds))
+        assert np.ptp(steps) < 0.4, steps   # one factor per layer, no cut and no jump
+    x, weights, dout = _stack_inputs(s)
+    plain = torch_layer_statistics(x, weights, activation, dout)
+    trusted = plain[0] > 1e-140                             # where np.std is still right, it is kept
+    np.testing.assert_allclose(s["act_std"][trusted], plain[0][trusted], rtol=1e-12)
+    fig = ie.draw_explorer(s)
+    assert "std 0" not in fig.axes[4].get_title()
+    matplotlib.pyplot.close(fig)
+
+
+def _stack_inputs(s):
+    """x, the weights and dout of an explorer state (seed 0), as explorer_state makes them."""
+    weights, _ = ie.WeightStream(INITIALIZERS[s["scheme"]], s["width"], seed=0).scaled(s["depth"], s["gain"])
+    rng = np.random.default_rng([0, 0])
+    x = rng.standard_normal((s["batch"], s["width"]))
+    return x, weights, rng.standard_normal((s["batch"], s["width"]))
+

@@ -37,6 +37,11 @@ SAMPLES = 16_384    # activation values per layer the automatic batch aims for
 MIN_BATCH, MAX_BATCH = 16, 256
 FIGSIZE = (12, 6.5)
 HEIGHT_RATIOS = (1, 1.4)  # histograms, std panel
+# A std computed from squares (np.std) underflows for values below about 1e-154 (their
+# squares fall under float64's smallest normal number): a std under TRUSTED_STD is
+# measured again, by the explorer, in a way that keeps tiny values (see exact_tiny_stds).
+TRUSTED_STD = 1e-150
+GRADIENT_BOOST = 2.0 ** 498  # about 1.6e150; a power of two scales floats exactly
 
 
 def histogram_layers(depth: int, max_panels: int = MAX_HISTOGRAMS) -> list[int]:
@@ -149,12 +154,43 @@ def explorer_state(initializers: Mapping[str, Callable], layer_statistics_fn: Ca
         raise ValueError(
             f"layer_statistics_fn returned {act_std.shape[0]} activation stds, {grad_std.shape[0]} "
             f"gradient stds and {len(activations)} activations for {depth} layers")
+    act_std, grad_std = exact_tiny_stds(layer_statistics_fn, x, weights, activation, dout,
+                                        act_std, grad_std, activations)
     layers = histogram_layers(depth)
     histograms = [symmetric_histogram(np.asarray(activations[i], dtype=np.float64), bins) for i in layers]
     return {"scheme": scheme, "log10_gain": float(log10_gain), "gain": gain, "depth": depth,
             "width": width, "activation": activation, "batch": batch,
             "weight_std": weight_std,
             "act_std": act_std, "grad_std": grad_std, "layers": layers, "histograms": histograms}
+
+
+def exact_tiny_stds(layer_statistics_fn: Callable, x, weights, activation, dout,
+                    act_std: np.ndarray, grad_std: np.ndarray, activations) -> tuple:
+    """The stds of the statistics function, with those under TRUSTED_STD (where
+    squaring underflows, down to a false 0) measured again: an activation's
+    from its values divided by their largest magnitude; a gradient's from a
+    second backward pass of ``GRADIENT_BOOST * dout`` (backpropagation is
+    linear in dout), divided by the boost. What is still under TRUSTED_STD
+    after the boost (below about 1e-300) has underflowed float64 itself."""
+    act_std, grad_std = act_std.copy(), grad_std.copy()
+    for i in np.flatnonzero(np.isfinite(act_std) & (act_std < TRUSTED_STD)):
+        act_std[i] = scaled_std(np.asarray(activations[i], dtype=np.float64))
+    tiny = np.isfinite(grad_std) & (grad_std < TRUSTED_STD)
+    if tiny.any():
+        with np.errstate(all="ignore"):
+            _, boosted, _ = layer_statistics_fn(x, weights, activation, dout * GRADIENT_BOOST)
+        boosted = np.asarray(boosted, dtype=np.float64).reshape(-1)
+        if boosted.shape == grad_std.shape:
+            grad_std[tiny] = boosted[tiny] / GRADIENT_BOOST
+    return act_std, grad_std
+
+
+def scaled_std(values: np.ndarray) -> float:
+    """np.std of the finite values, computed on values / max |value| so that
+    values far below 1e-154 keep a std above 0."""
+    finite = values[np.isfinite(values)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return scale * float(np.std(finite / scale)) if scale > 0 else 0.0
 
 
 def symmetric_histogram(values: np.ndarray, bins: int):

@@ -190,6 +190,10 @@ CROSS_ENTROPY_BUGS = [
     Variant("t * log(p) unguarded: nan where a wrong class has probability 0", "cross_entropy", CE + """
     return -np.sum(targets * np.log(probs)) / probs.shape[0]
 """, CE_TESTS, must_fail=hidden("cross_entropy")),
+    Variant("target probabilities summed over the batch axis: inf for a class that is never the target",
+            "cross_entropy", CE + """
+    return -np.mean(np.log(np.sum(targets * probs, axis=0)))
+""", CE_TESTS, must_fail=hidden("cross_entropy")),
     Variant("returns the per-sample losses", "cross_entropy", CE + """
     return -np.log(np.sum(targets * probs, axis=1))
 """, CE_TESTS, must_fail=hidden("cross_entropy")),
@@ -335,7 +339,7 @@ SOFTMAX_CE_GRAD_ALTERNATIVES = [
 RJ = "def relu_jacobian(x):\n"
 RJ_TESTS = tests_of("relu_jacobian")
 RELU_JACOBIAN_BUGS = [
-    Variant("indicator of x < 0 (a typo found in the seed report)", "relu_jacobian", RJ + """
+    Variant("indicator of x < 0 (a typo found in the report)", "relu_jacobian", RJ + """
     return np.diag((x < 0).astype(float))
 """, RJ_TESTS, must_fail=hidden("relu_jacobian")),
     Variant("the mask as a vector, not a matrix", "relu_jacobian", RJ + """

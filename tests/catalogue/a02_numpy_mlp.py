@@ -236,6 +236,17 @@ BUGS = [
             relu(forward="self.mask = (x > 0).astype(x.dtype)\n        return x * self.mask",
                  backward="self.mask *= dout\n        return self.mask"),
             RELU, must_fail=("relu_module_hidden",)),  # new: a second backward; the old checks passed it
+    Variant("relu: the mask kept in a variable all ReLU modules share", "relu_module",
+            relu(forward="global _relu_mask\n        _relu_mask = x > 0\n        return np.where(_relu_mask, x, 0.0)",
+                 backward="return np.where(_relu_mask, dout, 0.0)"),
+            RELU, must_fail=("relu_module_hidden",)),  # new check relu_module_two_in_turn; the old ones passed it
+    # strong_train raises (the two hidden layers' masks differ in shape): the accuracy test does not charge
+    # the untrained model, since the parts' network (two hidden layers too) shows the mistake
+    Variant("charged once: relu mask shared by all ReLU modules, MLP, train_step and accuracy keep their points",
+            "relu_module", relu(forward="global _relu_mask\n        _relu_mask = x > 0\n        return np.where(_relu_mask, x, 0.0)",
+                                backward="return np.where(_relu_mask, dout, 0.0)"),
+            RELU + ("strong_train",), must_fail=("relu_module_hidden",),
+            must_pass=("mlp_hidden", "train_step_hidden", "accuracy_hidden")),
     Variant("charged once: relu masks by the sign of dout, MLP, train_step and accuracy keep their points",
             "relu_module", relu(backward="return np.where(dout > 0, dout, 0.0)"), RELU,
             must_fail=("relu_module_hidden",), must_pass=AFTER_MODULES),

@@ -104,7 +104,7 @@ BUGS = [
             v += grads[k]
             params[k] -= self.lr * v
 """), MOM_T, must_fail=("momentum_hidden",)),
-    Variant("momentum as an EMA v = m v + (1 - m) g (the notes' form)", "momentum", momentum("""
+    Variant("momentum as an EMA v = m v + (1 - m) g (the 2018 notes' form)", "momentum", momentum("""
         for k in params:
             v = self.velocity.setdefault(k, np.zeros_like(params[k]))
             v *= self.momentum
@@ -253,7 +253,7 @@ BUGS = [
             r *= self.beta2; r += (1 - self.beta2) * g * g
             params[k] -= self.lr * (s / (1 - self.beta1 ** self.t)) / (np.sqrt(r / (1 - self.beta2 ** self.t)) + self.eps)
 """), ADAM_T),
-    Variant("Adam stores the bias-corrected moments back (the notes' misplaced correction)", "adam", adam("""
+    Variant("Adam stores the bias-corrected moments back (the 2018 notes' misplaced correction)", "adam", adam("""
         self.t += 1
         for k in params:
 """ + ADAM_MOMENTS + """            s *= self.beta1; s += (1 - self.beta1) * g; s /= 1 - self.beta1 ** self.t
@@ -320,7 +320,7 @@ BUGS = [
             r += grads[k] ** 2
             params[k] -= self.lr * grads[k] / np.sqrt(self.eps + r)
 """), ADA_T),
-    Variant("RMSProp with delta outside the square root (torch / the notes; the listing has it inside)", "rmsprop", rmsprop("""
+    Variant("RMSProp with delta outside the square root (torch / the 2018 notes; the optimization lecture's listing has it inside)", "rmsprop", rmsprop("""
         for k in params:
             r = self.accumulator.setdefault(k, np.zeros_like(params[k]))
             r *= self.rho
@@ -429,7 +429,7 @@ def step_decay(lr0, step, drop=0.5, every=10):
 """), CLIP_T),
 ]
 
-# --- find the error: the seeds' EMA (notes, eq. 14) and Adam's second moment (thesis, eq. 1.1.30)
+# --- find the error: the 2018 notes' EMA (eq. 14) and Adam's second moment (thesis, eq. 1.1.30)
 EMA_T = tests_of("ema_seed")
 ADAM_SEED_T = tests_of("adam_seed")
 MOMENTUM_THEORY_T = tests_of("momentum_theory")
@@ -491,7 +491,7 @@ def momentum_optimal(lambda_min, lambda_max):
 
 
 BUGS += [
-    Variant("ema: row 2 is the corrected average (the correction on a copy, not the notes' eq. 14)", "ema_seed",
+    Variant("ema: row 2 is the corrected average (the correction on a copy, not the 2018 notes' eq. 14)", "ema_seed",
             ema(row2="s / (1 - beta ** k)"), EMA_T),
     Variant("ema: k counted from 2 in the bias correction (off by one)", "ema_seed",
             ema(row1="s / (1 - beta ** (k + 1))", row2="(beta * fed_back + (1 - beta) * q) / (1 - beta ** (k + 1))"),

@@ -400,20 +400,20 @@ def lecture_gradient_estimate(weights, x, dout):
 
 
 BUGS += [
-    Variant("notes' Glorot: the right bound sqrt(6 / (m + n)) instead of the formula as printed", "notes_glorot_uniform",
+    Variant("the lecture notes' Glorot: the right bound sqrt(6 / (m + n)) instead of the formula as printed", "notes_glorot_uniform",
             NOTES_HEADER + "    bound = np.sqrt(6.0 / (fan_in + fan_out))\n    return rng.uniform(-bound, bound, size=shape)\n",
             NOTES_GLOROT),
-    Variant("notes' Glorot: sqrt(6) / fan_in", "notes_glorot_uniform",
+    Variant("the lecture notes' Glorot: sqrt(6) / fan_in", "notes_glorot_uniform",
             NOTES_HEADER + "    bound = np.sqrt(6.0) / fan_in\n    return rng.uniform(-bound, bound, size=shape)\n",
             NOTES_GLOROT, must_fail=("notes_glorot_uniform_hidden",)),
-    Variant("notes' Glorot: drawn from np.random, not rng", "notes_glorot_uniform",
+    Variant("the lecture notes' Glorot: drawn from np.random, not rng", "notes_glorot_uniform",
             NOTES_HEADER + "    bound = np.sqrt(6.0) / (fan_in + fan_out)\n    return np.random.uniform(-bound, bound, size=shape)\n",
             NOTES_GLOROT),
     Variant("lecture estimate: delta_1 taken back through all L matrices (W_1 too)", "lecture_gradient_estimate",
             estimate(delta_loop="for W in weights[::-1]:\n        delta = delta @ W"), ESTIMATE),
     Variant("lecture estimate: the corrected estimate with L factors too", "lecture_gradient_estimate",
             estimate(corrected="L"), ESTIMATE),
-    Variant("lecture estimate: the lecture's estimate with L - 1 factors", "lecture_gradient_estimate",
+    Variant("lecture estimate: the optimization lecture's estimate with L - 1 factors", "lecture_gradient_estimate",
             estimate(lecture="L - 1"), ESTIMATE, must_fail=("lecture_gradient_estimate_hidden",)),
     Variant("lecture estimate: sigma is the weights' variance", "lecture_gradient_estimate",
             estimate(sigma="np.concatenate([W.ravel() for W in weights]).var()"), ESTIMATE),
@@ -421,7 +421,7 @@ BUGS += [
             estimate(scale="dout.std()"), ESTIMATE, must_fail=("lecture_gradient_estimate_hidden",)),
 ]
 ALTERNATIVES += [
-    Variant("notes' Glorot: c * (2 U(0, 1) - 1)", "notes_glorot_uniform",
+    Variant("the lecture notes' Glorot: c * (2 U(0, 1) - 1)", "notes_glorot_uniform",
             NOTES_HEADER + "    c = 6 ** 0.5 / (fan_in + fan_out)\n    return c * (2.0 * rng.random(shape) - 1.0)\n", NOTES_GLOROT),
     Variant("lecture estimate with multi_dot and float64 casts", "lecture_gradient_estimate", """
 def lecture_gradient_estimate(weights, x, dout):
