@@ -201,13 +201,17 @@ def open_and_run_all(page, base: str, name: str, before_run: str | None = None) 
     if before_run:
         page.evaluate(before_run)
     _wait_for(lambda: _kernel_idle(page), 60, f"{name}: the kernel did not start")
-    for _ in range(3):  # a click too early in the page's life is lost: try again
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_text("Run All Cells", exact=True).click()
+    from playwright.sync_api import TimeoutError as ClickTimeout
+
+    for _ in range(3):  # a click too early in the page's life (or on a loaded machine) is lost: again
         try:
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
             _wait_for(lambda: _started(page), 20, "")
             break
-        except TimeoutError:
+        except (TimeoutError, ClickTimeout):
+            if _started(page):    # the click took effect late: never run all twice
+                break
             page.keyboard.press("Escape")
     _wait_for(lambda: _all_cells_ran(page), RUN_ALL_TIMEOUT_S, f"{name}: Run All did not finish")
 
