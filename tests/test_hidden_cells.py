@@ -125,6 +125,16 @@ def test_star_import_is_refused():
         read_checks(source, "cell", {}, student_names=set())
 
 
+def test_a_probe_with_default_arguments_is_refused_at_build():
+    """The sealed runner reports that a probe has defaults but not which: a kernel could
+    have rewritten them, so the grader does not count it (07's grid_search_hidden lost
+    its 3 points in every sandbox until its probe took nan_below as an input)."""
+    source = ("from course_utils.verdict import hidden_check\n"
+              "def p(x=1.0):\n    return {}\nhidden_check('c', probe=p, judge=lambda i, o: None)\n")
+    with pytest.raises(HiddenCheckError, match="the probe p has default arguments"):
+        read_checks(source, "cell", {}, student_names=set())
+
+
 def test_inputs_unchanged_is_judged_on_data():
     given = {"x": np.array([1.0, np.nan, 3.0]), "k": np.arange(4)}
     same = {"x_after": given["x"].copy(), "k_after": given["k"].copy()}

@@ -150,6 +150,10 @@ def cell_probes(checks: list[Check], namespace: dict, label: str) -> dict[str, o
         if namespace.get(name) is not probe or probe.__qualname__ != name:
             raise HiddenCheckError(f"check {check.name!r} in {label!r}: the probe must be a "
                                    "function defined with def at the top level of the cell")
+        if probe.__defaults__ is not None or probe.__kwdefaults__ is not None:
+            # the sealed runner cannot tell the cell's defaults from ones a kernel rewrote
+            raise HiddenCheckError(f"check {check.name!r} in {label!r}: the probe {name} has default "
+                                   "arguments; give every value through the check's inputs instead")
         if probes.setdefault(name, probe) is not probe:
             raise HiddenCheckError(f"{label!r} defines two different probes named {name!r}")
     return probes
