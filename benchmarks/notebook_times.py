@@ -11,7 +11,8 @@ goes on.
 
 --load runs one busy-looping process per CPU beside the notebooks (the
 "loaded" figures: a student's laptop doing something else too). --save
-writes the table to PATH as well: benchmarks/results/notebook_times_idle.txt
+writes the table to PATH as well, keeping the rows of notebooks not run this
+time (re-measure one notebook alone): benchmarks/results/notebook_times_idle.txt
 and _loaded.txt are what the notebooks' first cells state
 (tests/test_stated_times.py checks that they agree).
 """
@@ -44,12 +45,16 @@ def main(argv: list[str]) -> int:
 def time_notebooks(args) -> int:
     profiles = ["grading", "full"] if args.profile == "both" else [args.profile]
     table = []
+    kept = earlier_rows(args.save) if args.save else {}
 
     def say(line: str) -> None:
         print(line, flush=True)
         table.append(line)
         if args.save:
-            args.save.write_text("\n".join(table) + "\n")
+            measured = {tuple(row.split()[:2]) for row in table[3:]}
+            others = [row for key, row in kept.items() if key not in measured]
+            note = [f"rows kept from earlier runs (their notebooks were not run this time): {len(others)}"] if others else []
+            args.save.write_text("\n".join(table[:3] + sorted(table[3:] + others) + note) + "\n")
 
     beside = ", one busy process per CPU beside" if args.load else ""
     say(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs{beside}; targets: " + ", ".join(f"{p} < {TARGET_SECONDS[p]} s" for p in profiles))
@@ -70,6 +75,15 @@ def time_notebooks(args) -> int:
                 say(f"{notebook.name:<36} {profile:<8} {seconds:>8.1f}  "
                     f"{load_before:>8.1f} / {os.getloadavg()[0]:<6.1f}  {'ok' if ok else 'TOO SLOW'}{failed}")
     return 1 if slow else 0
+
+
+def earlier_rows(path: Path) -> dict[tuple[str, str], str]:
+    """(notebook, profile) -> its row in the table at ``path``: --save replaces the rows
+    of the notebooks it runs and keeps the others (one notebook re-measured alone)."""
+    if not path.exists():
+        return {}
+    rows = [line for line in path.read_text().splitlines() if line.split()[:1] and line.split()[0].endswith(".ipynb")]
+    return {tuple(row.split()[:2]): row for row in rows}
 
 
 def student_notebook(path: Path):
