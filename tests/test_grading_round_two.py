@@ -217,10 +217,12 @@ import numpy as _np_round_two
 
 
 def _mutating_round_two(function):
-    """The answer, then one entry of each array argument changed in place."""
+    """The answer, then one entry of each array argument (or array in a dict argument,
+    07's adam_l2_step(params, grads, ...)) changed in place."""
     def mutating(*args, **kwargs):
         result = function(*args, **kwargs)
-        for value in [*args, *kwargs.values()]:
+        given = [*args, *kwargs.values()]
+        for value in given + [v for d in given if isinstance(d, dict) for v in d.values()]:
             if isinstance(value, _np_round_two.ndarray) and value.size and value.flags.writeable \\
                     and value.dtype.kind in "biuf":
                 value.flat[0] = (not value.flat[0]) if value.dtype.kind == "b" else value.flat[0] + 1
