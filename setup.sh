@@ -16,7 +16,7 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 echo "==> installing torch 2.13.0 first (the local CPU wheel; an unpinned torch pulls GBs of CUDA)"
 pip install torch==2.13.0
 echo "==> installing the course package and its dependencies"
-pip install -e ".[dev]"
+pip install -e ".[grader,dev]"
 
 # Debian packages, where we may install them: apt-get update first when the
 # package lists are missing or stale (a fresh container has none).

@@ -27,8 +27,8 @@ import numpy as np
 matplotlib.use("Agg")
 os.environ["COURSE_PROFILE"] = "grading"
 
-from course_utils.instructor.cells import NotebookCells  # noqa: E402
-from course_utils.instructor.grading.verdicts import read_checks  # noqa: E402
+from course_grader.cells import NotebookCells  # noqa: E402
+from course_grader.grading.verdicts import read_checks  # noqa: E402
 from course_utils.verdict import call_probe, decode, encode, make_inputs  # noqa: E402
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/02_numpy_mlp/02_numpy_mlp.ipynb"

@@ -42,14 +42,14 @@ sys.path.insert(0, str(ROOT))
 
 import nbformat  # noqa: E402
 
-from course_utils.instructor.course import REPO, ScratchCourse, assignments  # noqa: E402
-from course_utils.instructor.grading import autograde as ag  # noqa: E402
-from course_utils.instructor.grading.executors import DaskExecutor, SandboxTask  # noqa: E402
-from course_utils.instructor.grading.prepare import prepare  # noqa: E402
-from course_utils.instructor.grading.sandbox import Limits, run_sandboxed  # noqa: E402
-from course_utils.instructor.grading.score import score  # noqa: E402
-from course_utils.instructor.grading.template import is_solution, load_templates, nbgrader_meta  # noqa: E402
-from course_utils.instructor.grading.verdicts import result_files  # noqa: E402
+from course_grader.course import REPO, ScratchCourse, assignments  # noqa: E402
+from course_grader.grading import autograde as ag  # noqa: E402
+from course_grader.grading.executors import DaskExecutor, SandboxTask  # noqa: E402
+from course_grader.grading.prepare import prepare  # noqa: E402
+from course_grader.grading.sandbox import Limits, run_sandboxed  # noqa: E402
+from course_grader.grading.score import score  # noqa: E402
+from course_grader.grading.template import is_solution, load_templates, nbgrader_meta  # noqa: E402
+from course_grader.grading.verdicts import result_files  # noqa: E402
 from tests.catalogue.a02_numpy_mlp import BUGS  # noqa: E402
 
 A = "02_numpy_mlp"

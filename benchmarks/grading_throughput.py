@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from course_utils.instructor.course import ScratchCourse  # noqa: E402
-from course_utils.instructor.grading.autograde import autograde  # noqa: E402
-from course_utils.instructor.grading.sandbox import Limits  # noqa: E402
+from course_grader.course import ScratchCourse  # noqa: E402
+from course_grader.grading.autograde import autograde  # noqa: E402
+from course_grader.grading.sandbox import Limits  # noqa: E402
 from tests.adversarial import A, CASES, NB, submission_bytes  # noqa: E402
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from course_utils.instructor.cells import NotebookCells
+from course_grader.cells import NotebookCells
 from cpu_load import cpu_load  # benchmarks/cpu_load.py, beside this script
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/02_numpy_mlp/02_numpy_mlp.ipynb"

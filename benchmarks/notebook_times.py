@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from course_utils.instructor.course import REPO, SOLUTIONS, assignments, notebooks_of
-from course_utils.instructor.execute import execute_notebook
+from course_grader.course import REPO, SOLUTIONS, assignments, notebooks_of
+from course_grader.execute import execute_notebook
 from cpu_load import cpu_load  # benchmarks/cpu_load.py, beside this script
 
 TARGET_SECONDS = {"grading": 120, "full": 600}

@@ -32,7 +32,7 @@ def run_timed(notebook: Path, profile: str, expected_errors: set[str] = frozense
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from course_utils.instructor.cells import NotebookCells
+    from course_grader.cells import NotebookCells
 
     cells = NotebookCells(notebook)
     run = TimedRun(load_before=os.getloadavg()[0])

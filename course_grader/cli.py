@@ -7,9 +7,7 @@ from pathlib import Path
 
 from .build import build
 from .course import REPO
-
-# The sandbox limits' defaults (an interrupted autograde repeats only the others).
-LIMIT_DEFAULTS = {"cell_timeout": 300.0, "notebook_limit": 1800.0, "memory": 4.0}
+from .grading.limits import LIMIT_DEFAULTS   # an interrupted autograde repeats only the others
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from .execute import cell_errors, tool_env
+
+REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = "solutions"   # nbgrader's source directory (nbgrader_config.py)
 RELEASE = "notebooks"     # nbgrader's release directory
 
@@ -22,18 +24,6 @@ def assignments(root: Path = REPO) -> list[str]:
 
 def notebooks_of(root: Path, folder: str, assignment: str) -> list[Path]:
     return sorted((root / folder / assignment).glob("*.ipynb"))
-
-
-def tool_env(**overrides: str) -> dict[str, str]:
-    """Environment for nbgrader and kernels: this interpreter's bin/ first on
-    PATH (nbgrader's gradebook runs the `alembic` program found there) and the
-    grading profile, whatever the caller's $COURSE_PROFILE says (a student's
-    `full` must not reach the grader); ``overrides`` win over both."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["COURSE_PROFILE"] = "grading"
-    env.update(overrides)
-    return env
 
 
 @dataclass
@@ -79,7 +69,6 @@ class ScratchCourse:
         """Errors raised while autograding, per notebook (cell id, exception, message)."""
         import nbformat
 
-        from .execute import cell_errors
 
         return {path.stem: cell_errors(nbformat.read(path, as_version=4))
                 for path in notebooks_of(self.root / "autograded" / student, "", assignment)}

@@ -1,13 +1,26 @@
 """Execute notebooks headless in a chosen run profile."""
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-from .course import tool_env
+
+
+def tool_env(**overrides: str) -> dict[str, str]:
+    """Environment for nbgrader and kernels: this interpreter's bin/ first on
+    PATH (nbgrader's gradebook runs the `alembic` program found there) and the
+    grading profile, whatever the caller's $COURSE_PROFILE says (a student's
+    `full` must not reach the grader); ``overrides`` win over both."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["COURSE_PROFILE"] = "grading"
+    env.update(overrides)
+    return env
 
 
 @dataclass(frozen=True)

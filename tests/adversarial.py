@@ -12,7 +12,7 @@ import json
 
 import nbformat
 
-from course_utils.instructor.course import REPO
+from course_grader.course import REPO
 
 A = "00_setup_and_tour"
 NB = f"{A}.ipynb"

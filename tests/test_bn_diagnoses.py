@@ -5,8 +5,8 @@ computed from it. Catalogue bugs, run in this process like the catalogue
 tests."""
 import pytest
 
-from course_utils.instructor.cells import NotebookCells
-from course_utils.instructor.course import REPO, SOLUTIONS
+from course_grader.cells import NotebookCells
+from course_grader.course import REPO, SOLUTIONS
 
 from .catalogue import a05_batch_norm
 

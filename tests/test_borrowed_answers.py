@@ -14,17 +14,16 @@ import nbformat
 import pytest
 
 import course_utils
-from course_utils.instructor.course import RELEASE, REPO, SOLUTIONS, assignments, notebooks_of
-from course_utils.instructor.grading.borrowed import borrowable, reached_names, refused_answers
-from course_utils.instructor.grading.prepare import assemble
-from course_utils.instructor.grading.score import score
-from course_utils.instructor.grading.template import load_templates, nbgrader_meta
-from course_utils.instructor.grading.verdicts import bound_names
+from course_grader.course import RELEASE, REPO, SOLUTIONS, assignments, notebooks_of
+from course_grader.grading.borrowed import borrowable, reached_names, refused_answers
+from course_grader.grading.prepare import assemble
+from course_grader.grading.score import score
+from course_grader.grading.template import load_templates, nbgrader_meta
+from course_grader.grading.verdicts import bound_names
 
 TEMPLATES = {a: load_templates(REPO, a) for a in assignments()}
 STUDENT_MODULES = [importlib.import_module(m.name)
-                   for m in pkgutil.walk_packages(course_utils.__path__, "course_utils.")
-                   if not m.name.startswith("course_utils.instructor")]
+                   for m in pkgutil.walk_packages(course_utils.__path__, "course_utils.")]
 
 
 def exercises():

@@ -1,4 +1,4 @@
-from course_utils.instructor.build import sync_release
+from course_grader.build import sync_release
 
 
 def test_sync_release_never_overwrites_edits_without_asking(tmp_path):
@@ -56,7 +56,7 @@ class FakeCourse:
         pass
 
     def scores(self, assignment, student):
-        from course_utils.instructor.course import NotebookScore
+        from course_grader.course import NotebookScore
         return {"nb": NotebookScore(3.0 if student == "demo-solution" else 0.0, 3.0, 0.0, ())}
 
     def autograded_errors(self, assignment, student):
@@ -67,7 +67,7 @@ def test_build_shows_progress_over_notebooks_and_steps(monkeypatch, capsys):
     """`course build` printed a line per step for its ~5 minutes and no progress."""
     from pathlib import Path
 
-    from course_utils.instructor import build as build_module
+    from course_grader import build as build_module
 
     monkeypatch.setattr(build_module, "ScratchCourse", FakeCourse)
     monkeypatch.setattr(build_module, "sync_release", lambda *a, **k: [])

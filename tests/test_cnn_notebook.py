@@ -12,8 +12,8 @@ import torch
 
 from course_utils import verdict
 from course_utils.conv_checks import assert_matches, backward_mistakes, forward_mistakes, torch_conv
-from course_utils.instructor.cells import NotebookCells
-from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
+from course_grader.cells import NotebookCells
+from course_grader.course import REPO, SOLUTIONS, notebooks_of
 
 (NOTEBOOK,) = notebooks_of(REPO, SOLUTIONS, "06_cnn")
 CELLS = {c["id"]: "".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]}

@@ -17,13 +17,13 @@ import secrets
 import nbformat
 import pytest
 
-from course_utils.instructor.course import REPO
-from course_utils.instructor.grading.autograde import NotebookResult, StudentResult, grade_file
-from course_utils.instructor.grading.feedback import render
-from course_utils.instructor.grading.sandbox import Limits
-from course_utils.instructor.grading.score import score
-from course_utils.instructor.grading.single import render_text, report
-from course_utils.instructor.grading.template import load_templates, nbgrader_meta
+from course_grader.course import REPO
+from course_grader.grading.autograde import NotebookResult, StudentResult, grade_file
+from course_grader.grading.feedback import render
+from course_grader.grading.sandbox import Limits
+from course_grader.grading.score import score
+from course_grader.grading.single import render_text, report
+from course_grader.grading.template import load_templates, nbgrader_meta
 
 from .adversarial import A, NB, with_cell
 

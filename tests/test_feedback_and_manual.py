@@ -20,13 +20,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
-from course_utils.instructor.grading import gradebook
-from course_utils.instructor.grading.feedback import STYLE, exercises, render
-from course_utils.instructor.grading.gradebook import WrittenGrade
-from course_utils.instructor.grading.score import CellScore
-from course_utils.instructor.grading.template import is_manual, load_templates, nbgrader_meta, points
+from course_grader.cli import main as course
+from course_grader.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
+from course_grader.grading import gradebook
+from course_grader.grading.feedback import STYLE, exercises, render
+from course_grader.grading.gradebook import WrittenGrade
+from course_grader.grading.score import CellScore
+from course_grader.grading.template import is_manual, load_templates, nbgrader_meta, points
 
 A = "01_backprop"
 LONG = ("check linear_backward_N5_in4_out3_float64: dW is wrong in 12 of 12 entries: found "
@@ -260,7 +260,7 @@ def test_export_columns_are_the_graded_cells_in_notebook_order(scratch, template
 
 
 def test_summary_plot_labels_bars_with_the_exercise_titles(scratch, template, tmp_path, monkeypatch):
-    from course_utils.instructor.grading import report
+    from course_grader.grading import report
 
     drawn = {}
     monkeypatch.setattr(report, "_plot", lambda assignment, cells, png, n: drawn.update(cells=cells))
@@ -282,7 +282,7 @@ def test_autograde_table_shows_written_points_given_or_pending(scratch, template
                                                               capsys, tmp_path):
     """The "manual" column said "3 pt" (points available) after the answers
     were graded: it says "2.25 / 3" then, and "pending / 3" before."""
-    from course_utils.instructor.grading import commands
+    from course_grader.grading import commands
 
     written = [(g, top) for g, top, w in graded(template) if w]
     gradebook.enter_written_scores(scratch, A, [gradebook.WrittenScore("alice", g, 0.75 * top)
@@ -301,7 +301,7 @@ def test_an_interrupted_force_run_says_the_command_that_grades_exactly_the_rest(
     """After Ctrl-C it said "run the same command again to grade the others":
     with --force that regrades everyone. The command it prints now (--resume
     LOG) grades those the run did not record, and regrades them (--force)."""
-    from course_utils.instructor.grading import autograde, commands
+    from course_grader.grading import autograde, commands
 
     students = ["alice", "bob", "carol", "dave"]
     released = REPO / "notebooks" / A / f"{A}.ipynb"

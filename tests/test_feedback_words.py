@@ -12,8 +12,8 @@ import re
 import nbformat
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
+from course_grader.cli import main as course
+from course_grader.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
 
 from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization, a05_batch_norm, a06_cnn, a07_regularization
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
-from course_utils.instructor.grading.template import load_templates
-from course_utils.instructor.grading.verdicts import bound_names, judge
+from course_grader.course import REPO, SOLUTIONS, notebooks_of
+from course_grader.grading.template import load_templates
+from course_grader.grading.verdicts import bound_names, judge
 from course_utils.verdict import call_probe, decode, encode, encoded_inputs, exchange_path
 
 from .catalogue import a04_initialization, a07_regularization

@@ -16,10 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import REPO, ScratchCourse
-from course_utils.instructor.grading import autograde, sandbox
-from course_utils.instructor.grading.gradebook import gradebook_grades
+from course_grader.cli import main as course
+from course_grader.course import REPO, ScratchCourse
+from course_grader.grading import autograde, sandbox
+from course_grader.grading.gradebook import gradebook_grades
 
 from .adversarial import (A, KEYRING_READ, KEYRING_STASH, KILL_RUNNER, NB, PLANTED_FILES, PLANTED_UID,
                           WHERE_AM_I, answered, cpu_window, with_cell)
@@ -89,7 +89,7 @@ def test_the_state_directory_is_the_graders_or_refused(state_dir, tmp_path):
 def test_the_state_directory_can_be_named_where_run_is_not_writable(tmp_path):
     import subprocess
     where = subprocess.run(
-        [sys.executable, "-c", "from course_utils.instructor.grading import sandbox; print(sandbox.STATE_DIR)"],
+        [sys.executable, "-c", "from course_grader.grading import sandbox; print(sandbox.STATE_DIR)"],
         env={**os.environ, "COURSE_GRADER_STATE": str(tmp_path / "state")}, capture_output=True, text=True)
     assert where.stdout.strip() == str(tmp_path / "state"), where.stderr
     assert REAL_STATE_DIR == Path("/run/course-grader") or "COURSE_GRADER_STATE" in os.environ

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.instructor.cells import NotebookCells
-from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
+from course_grader.cells import NotebookCells
+from course_grader.course import REPO, SOLUTIONS, notebooks_of
 
 from . import catalogue
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.instructor.cli import main as course
+from course_grader.cli import main as course
 
 from .adversarial import A
 
@@ -31,7 +31,7 @@ distributed = pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 psutil = pytest.importorskip("psutil")
 
-from course_utils.instructor.grading.cluster_tls import (  # noqa: E402
+from course_grader.grading.cluster_tls import (  # noqa: E402
     InsecureScheduler, client_security, scheduler_security)
 
 pytestmark = pytest.mark.xdist_group("grading_dask")
@@ -156,7 +156,7 @@ def test_a_tls_scheduler_refuses_whoever_lacks_the_certificate(scheduler, certs,
 
 
 def test_local_cluster_admits_only_this_run_and_listens_on_loopback_only(foreign):
-    from course_utils.instructor.grading.executors import DaskExecutor
+    from course_grader.grading.executors import DaskExecutor
 
     executor = DaskExecutor("local:1")
     try:

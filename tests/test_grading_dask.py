@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import REPO, ScratchCourse
-from course_utils.instructor.grading.autograde import autograde
-from course_utils.instructor.grading.sandbox import Limits
-from course_utils.instructor.grading.single import render_text
-from course_utils.instructor.grading.template import load_templates
+from course_grader.cli import main as course
+from course_grader.course import REPO, ScratchCourse
+from course_grader.grading.autograde import autograde
+from course_grader.grading.sandbox import Limits
+from course_grader.grading.single import render_text
+from course_grader.grading.template import load_templates
 
 from .adversarial import A, CASES, NB, submission_bytes
 
@@ -65,7 +65,7 @@ class Cluster:
     certificates of `course cluster-certs` (``self.certs``)."""
 
     def __init__(self, folder: Path):
-        from course_utils.instructor.grading.cluster_tls import client_security
+        from course_grader.grading.cluster_tls import client_security
 
         self.certs = folder / "certs"
         assert course(["cluster-certs", str(self.certs)]) == 0
@@ -163,7 +163,7 @@ def local(tmp_path_factory):
 
 
 def grade_in_thread(root: Path, cluster: Cluster) -> tuple[threading.Thread, dict]:
-    from course_utils.instructor.grading.executors import DaskExecutor
+    from course_grader.grading.executors import DaskExecutor
 
     out: dict = {}
 
@@ -192,7 +192,7 @@ def wait_until(condition, timeout: float, what: str):
 
 
 def test_the_cluster_gives_the_local_scores_and_records(cluster, local, tmp_path, capsys):
-    from course_utils.instructor.grading.executors import DaskExecutor
+    from course_grader.grading.executors import DaskExecutor
 
     root = make_course(tmp_path / "course", {s: s for s in MIX})
     executor = DaskExecutor(cluster.address, security=cluster.security)
@@ -267,7 +267,7 @@ def test_interrupted_then_run_again_grades_each_submission_once(cluster, tmp_pat
         # SIGINT at its default, as in a terminal: a suite started in the background
         # (`./test.sh &`) inherits it ignored, and then only a Ctrl-C that happened
         # to land while a record was being written stopped the run (CI, stops 18, 19).
-        parent = subprocess.Popen([sys.executable, "-m", "course_utils.instructor.cli", *command],
+        parent = subprocess.Popen([sys.executable, "-m", "course_grader.cli", *command],
                                   stdout=output, stderr=subprocess.STDOUT, cwd=REPO,
                                   env={**os.environ, **CONNECT_TIMEOUT, "PYTHONUNBUFFERED": "1"},
                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -298,7 +298,7 @@ def test_interrupted_then_run_again_grades_each_submission_once(cluster, tmp_pat
 def test_ctrl_c_waits_until_a_record_is_written_whole():
     """What the parent writes per student is not cut by Ctrl-C: SIGINT is held
     until the block ends, then raised."""
-    from course_utils.instructor.grading.autograde import uninterrupted
+    from course_grader.grading.autograde import uninterrupted
 
     written, before = [], signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):

@@ -30,12 +30,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_utils.instructor.course import REPO, ScratchCourse
-from course_utils.instructor.grading import commands
-from course_utils.instructor.grading.collect import collect
-from course_utils.instructor.grading.prepare import MAX_CELLS, _duplicate_ids, assemble, prepare
-from course_utils.instructor.grading.safe_text import printable
-from course_utils.instructor.grading.template import is_solution, load_templates, nbgrader_meta
+from course_grader.course import REPO, ScratchCourse
+from course_grader.grading import commands
+from course_grader.grading.collect import collect
+from course_grader.grading.prepare import MAX_CELLS, _duplicate_ids, assemble, prepare
+from course_grader.grading.safe_text import printable
+from course_grader.grading.template import is_solution, load_templates, nbgrader_meta
 from course_utils.verdict import MAX_BYTES, decode, encode, exchange_path
 
 from .adversarial import A, ANSI_FORGER, ANSWER, NB, all_metadata_stripped, answered, too_many_cells
@@ -198,7 +198,7 @@ def test_decode_refuses_archives_encode_cannot_make(members, said):
 
 
 def test_judge_refuses_the_bomb_as_a_result(template):
-    from course_utils.instructor.grading.verdicts import judge
+    from course_grader.grading.verdicts import judge
     check = template.hidden["confusion_matrix_hidden"].checks[0]
     files = {**template.exchange, exchange_path(check.name, "out"): compressed_bomb(64 * 2**20)}
     start = time.perf_counter()
@@ -227,7 +227,7 @@ def test_duplicate_ids_is_linear():
 def test_parse_prints_nothing_of_the_students_text(tmp_path, caplog):
     """nbformat.reads warns once per repeated id (5000 lines for 5000 cells) and
     logs an invalid notebook's contents, on the instructor's terminal."""
-    from course_utils.instructor.grading.prepare import parse
+    from course_grader.grading.prepare import parse
     nb = json.loads(nbformat.writes(answered()))
     for cell in nb["cells"][:4]:
         cell["id"] = "\x1b]0;pwned\x07"
@@ -311,7 +311,7 @@ def test_recovery_does_not_take_an_added_cell_when_the_answer_is_found(template)
 # ---- 11. student strings: short in feedback, printable on the terminal ---------------------
 
 def test_raised_shows_type_and_a_short_clean_first_line(template):
-    from course_utils.instructor.grading.verdicts import MAX_RAISED, judge
+    from course_grader.grading.verdicts import MAX_RAISED, judge
     check = template.hidden["confusion_matrix_hidden"].checks[0]
     leak = "ValueError: see\x1b[31m this\r\n" + "alice,01_backprop,48\n" * 30
     message = judge(check, {**template.exchange, exchange_path(check.name, "err"): leak.encode()})
@@ -324,7 +324,7 @@ def test_raised_shows_type_and_a_short_clean_first_line(template):
 
 
 def test_the_judges_own_messages_are_kept_whole():
-    from course_utils.instructor.grading.verdicts import inputs_files, judge, read_checks
+    from course_grader.grading.verdicts import inputs_files, judge, read_checks
     text = "line one of the judge's message\n" + "it explains in words. " * 15
     source = ("import numpy as np\nfrom course_utils.verdict import hidden_check\n"
               "def probe():\n    return {'y': np.zeros(2)}\n"
@@ -371,7 +371,7 @@ def test_the_ansi_forger_case_raises_the_forged_row():
 
 
 def test_feedback_escapes_html_and_control_characters(template):
-    from course_utils.instructor.grading.feedback import render
+    from course_grader.grading.feedback import render
     scores = [{"grade_id": "confusion_matrix_hidden", "score": 0, "max_score": 1, "manual": False,
                "answered": True, "ran": True, "checks": 1,
                "errors": [["AssertionError", "check x: your code raised <img src=x onerror=alert(1)>"]]}]
@@ -388,9 +388,9 @@ def test_feedback_escapes_html_and_control_characters(template):
 def test_export_csv_columns_are_explicit_and_consistent(tmp_path, template):
     from nbgrader.api import Gradebook
 
-    from course_utils.instructor.grading import gradebook
-    from course_utils.instructor.grading.report import TOTALS, export_csv
-    from course_utils.instructor.grading.score import CellScore
+    from course_grader.grading import gradebook
+    from course_grader.grading.report import TOTALS, export_csv
+    from course_grader.grading.score import CellScore
     root = tmp_path / "course"
     ScratchCourse.create(root)
     gradebook.register_assignment(root, [template])

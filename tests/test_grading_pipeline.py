@@ -1,4 +1,4 @@
-"""The isolated, parallel grading pipeline (course_utils.instructor.grading) on
+"""The isolated, parallel grading pipeline (course_grader.grading) on
 notebook 00: one parallel autograde run over the honest, accidental and
 hostile submissions of tests/adversarial.py, then per-student checks of
 score, record, gradebook and feedback."""
@@ -15,9 +15,9 @@ import zipfile
 import nbformat
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import ScratchCourse
-from course_utils.instructor.grading.template import load_templates
+from course_grader.cli import main as course
+from course_grader.course import ScratchCourse
+from course_grader.grading.template import load_templates
 
 from .adversarial import A, CASES, NB, RENAMED, answered, submission_bytes
 
@@ -271,7 +271,7 @@ def test_the_same_attacks_forge_a_pass_when_judged_in_the_kernel(student, monkey
     Only judging outside the kernel stops them."""
     from nbclient import NotebookClient
 
-    from course_utils.instructor.execute import output_errors
+    from course_grader.execute import output_errors
 
     from .adversarial import SOLUTION
     monkeypatch.setenv("COURSE_PROFILE", "grading")
@@ -325,7 +325,7 @@ def test_memory_is_limited_for_the_whole_sandbox(graded):
 
 
 def test_disk_is_limited_for_the_whole_sandbox(graded):
-    from course_utils.instructor.grading.sandbox import Limits
+    from course_grader.grading.sandbox import Limits
     written = int(outputs(graded, "disk_fill").split("wrote ")[1].split(" bytes")[0])
     assert 0 < written <= Limits().disk + Limits().shm
 

@@ -27,13 +27,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import REPO, ScratchCourse, assignments, notebooks_of
-from course_utils.instructor.grading import limits, sandbox
-from course_utils.instructor.grading.frames import pack
-from course_utils.instructor.grading.prepare import assemble
-from course_utils.instructor.grading.template import load_templates, nbgrader_meta
-from course_utils.instructor.grading.verdicts import SEAL_PATH, judge
+from course_grader.cli import main as course
+from course_grader.course import REPO, ScratchCourse, assignments, notebooks_of
+from course_grader.grading import limits, sandbox
+from course_grader.grading.frames import pack
+from course_grader.grading.prepare import assemble
+from course_grader.grading.template import load_templates, nbgrader_meta
+from course_grader.grading.verdicts import SEAL_PATH, judge
 from course_utils.verdict import exchange_path
 
 from .adversarial import (A, ANSWER, NB, OWN_RUN_PROBE, PATCH_NUMPY_IO, SORTS_Y_TRUE, TRACE_FUNCTION,
@@ -196,8 +196,8 @@ HUGE_DISPLAY = ("from IPython.display import display\n"
 
 def test_a_huge_display_in_the_sandbox_keeps_the_parent_small(tmp_path):
     """Graded through the sandbox: the honest part scores, the parent stays small."""
-    from course_utils.instructor.grading.autograde import grade_file
-    from course_utils.instructor.grading.sandbox import Limits
+    from course_grader.grading.autograde import grade_file
+    from course_grader.grading.sandbox import Limits
     path = tmp_path / NB
     nbformat.write(with_cell(HUGE_DISPLAY), path)
     (template,) = load_templates(REPO, A)

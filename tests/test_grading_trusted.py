@@ -15,10 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import RELEASE, REPO, ScratchCourse, assignments, notebooks_of
-from course_utils.instructor.grading.borrowed import borrowable
-from course_utils.instructor.grading.template import is_test, load_templates, nbgrader_meta, points
+from course_grader.cli import main as course
+from course_grader.course import RELEASE, REPO, ScratchCourse, assignments, notebooks_of
+from course_grader.grading.borrowed import borrowable
+from course_grader.grading.template import is_test, load_templates, nbgrader_meta, points
 from course_utils.verdict import decode, encode
 
 ASSIGNMENTS = assignments()
@@ -126,7 +126,7 @@ HEADER = "import numpy as np\nfrom course_utils.verdict import hidden_check\n"
 
 
 def test_hidden_cell_that_needs_the_notebook_is_refused():
-    from course_utils.instructor.grading.verdicts import HiddenCheckError, read_checks
+    from course_grader.grading.verdicts import HiddenCheckError, read_checks
     with pytest.raises(HiddenCheckError, match="import what it uses"):
         read_checks("assert confusion_matrix([0], [0], 1)[0, 0] == 1\n", "cell", {})
     lambda_probe = HEADER + "hidden_check('c', probe=lambda: {}, judge=lambda i, o: None)\n"
@@ -140,7 +140,7 @@ def test_hidden_cell_that_needs_the_notebook_is_refused():
 
 def test_kernel_mode_and_grader_mode_judge_the_same_data():
     """hidden_check in a notebook and the grader's judge see identical values."""
-    from course_utils.instructor.grading.verdicts import inputs_files, judge, read_checks
+    from course_grader.grading.verdicts import inputs_files, judge, read_checks
     from course_utils.verdict import call_probe, exchange_path, make_inputs
     source = HEADER + (
         "def inputs(rng):\n    return {'x': rng.normal(size=(3, 2)).astype(np.float32), 'k': 2}\n"
@@ -163,7 +163,7 @@ def test_kernel_mode_and_grader_mode_judge_the_same_data():
 
 
 def test_hidden_cell_must_not_shadow_the_students_functions():
-    from course_utils.instructor.grading.verdicts import HiddenCheckError, check_no_shadowing
+    from course_grader.grading.verdicts import HiddenCheckError, check_no_shadowing
     answer = "def numerical_gradient(f, x):\n    ...\nclass SGD:\n    pass\n"
     check_no_shadowing({"ok": "from course_utils.gradcheck import numerical_gradient as ng\n"}, [answer])
     with pytest.raises(HiddenCheckError, match="numerical_gradient"):

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from course_utils import verdict
-from course_utils.instructor.course import REPO, assignments
-from course_utils.instructor.grading.template import load_templates
-from course_utils.instructor.grading.verdicts import HiddenCheckError, inputs_files, judge, read_checks
+from course_grader.course import REPO, assignments
+from course_grader.grading.template import load_templates
+from course_grader.grading.verdicts import HiddenCheckError, inputs_files, judge, read_checks
 from course_utils.verdict import VERDICT_DIR_ENV, assert_inputs_unchanged, encode, exchange_path
 
 HIDDEN = '''

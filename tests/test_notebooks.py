@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from course_utils.instructor.course import (RELEASE, REPO, SOLUTIONS, ScratchCourse, assignments,
+from course_grader.course import (RELEASE, REPO, SOLUTIONS, ScratchCourse, assignments,
                                             notebooks_of)
-from course_utils.instructor.grading.template import is_test, nbgrader_meta
+from course_grader.grading.template import is_test, nbgrader_meta
 
 ASSIGNMENTS = assignments()
 SOLUTION_NOTEBOOKS = [nb for a in ASSIGNMENTS for nb in notebooks_of(REPO, SOLUTIONS, a)]

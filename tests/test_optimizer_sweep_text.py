@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from course_utils.instructor.course import REPO, SOLUTIONS
+from course_grader.course import REPO, SOLUTIONS
 
 
 def sweep_function(name):

@@ -14,7 +14,7 @@ def _split(requirement: str) -> tuple[str, str]:
 
 def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    every = project["dependencies"] + project["optional-dependencies"]["dev"]
+    every = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
     return dict(_split(r) for r in every)
 
 

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.instructor.course import REPO, ScratchCourse, tool_env
+from course_grader.course import REPO, ScratchCourse
+from course_grader.execute import tool_env
 
 PROBE = "profile_probe"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.instructor.cli import main as course
-from course_utils.instructor.course import ScratchCourse
-from course_utils.instructor.grading import frames, sandbox, sandbox_exec
-from course_utils.instructor.grading.template import load_templates
-from course_utils.instructor.grading.verdicts import inputs_files
+from course_grader.cli import main as course
+from course_grader.course import ScratchCourse
+from course_grader.grading import frames, sandbox, sandbox_exec
+from course_grader.grading.template import load_templates
+from course_grader.grading.verdicts import inputs_files
 
 from .adversarial import A, NB, REPLAYER, STASHER, answered, submission_bytes
 
@@ -125,7 +125,7 @@ def test_regrade_with_the_recorded_secret_is_identical(tmp_path):
 
 STALL_EXPERIMENT = """
 import threading, time, numpy as np
-from course_utils.instructor.grading.sandbox import spawn
+from course_grader.grading.sandbox import spawn
 done, stop = [0], threading.Event()
 def judge():
     a = np.random.default_rng(0).normal(size=(400, 400))
@@ -160,7 +160,7 @@ def test_a_flooding_cell_is_cut_while_it_runs(tmp_path):
     """200 MiB printed by one cell (and fd 2, the stderr_flood case, the same
     way through ipykernel): outputs are bounded as they arrive, not when the cell
     ends, so a flood never fills the sandbox's memory (it did under load)."""
-    from course_utils.instructor.grading.limits import MAX_OUTPUT_CHARS, MAX_OUTPUTS_PER_CELL
+    from course_grader.grading.limits import MAX_OUTPUT_CHARS, MAX_OUTPUTS_PER_CELL
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import os, sys\nfor i in range(200):\n    print('p' * 2**20, flush=True)\n"
         "    os.write(2, b'e' * 2**20) if i % 2 else None\n"
@@ -177,7 +177,7 @@ def test_a_cgroup_left_by_an_earlier_sandbox_of_the_slot_is_reclaimed():
     """A sandbox whose cgroup outlived it (its removal timed out under load)
     left a folder of the same name; the next sandbox of that uid slot then
     ran without any cgroup, silently (CI, stop 19)."""
-    from course_utils.instructor.grading.cgroup import Cgroup
+    from course_grader.grading.cgroup import Cgroup
 
     first = Cgroup.create("sandbox-test-leftover", 2**30, 64)
     if first is None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from course_utils.instructor.course import REPO, SOLUTIONS
+from course_grader.course import REPO, SOLUTIONS
 
 SHORT_NAMES = {  # short name -> the seed's title, as notebook 0's table gives them
     "the report": "Deep Learning Assignment 1: MLPs, CNNs and Backpropagation",

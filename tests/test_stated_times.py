@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.environment import _minutes
-from course_utils.instructor.course import REPO, SOLUTIONS, assignments
+from course_grader.course import REPO, SOLUTIONS, assignments
 
 RESULTS = REPO / "benchmarks" / "results"
 MEASURED = {  # what the notebook states -> the recorded run of notebook_times.py

@@ -3,8 +3,8 @@
 diagnosis is known, run in this process like the catalogue tests."""
 import pytest
 
-from course_utils.instructor.cells import NotebookCells
-from course_utils.instructor.course import REPO, SOLUTIONS
+from course_grader.cells import NotebookCells
+from course_grader.course import REPO, SOLUTIONS
 
 from .catalogue import a01_backprop, a02_numpy_mlp
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.instructor.course import REPO, SOLUTIONS
+from course_grader.course import REPO, SOLUTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

@@ -15,28 +15,24 @@ that also mentions ``course_utils``. Unparsable cells are read as text.
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
-import pkgutil
 from functools import lru_cache
 
-import course_utils
-
+from .sandbox import package_dir
 from .verdicts import bound_names
 
 
 @lru_cache(maxsize=1)
 def course_helpers() -> dict[str, str]:
-    """Public functions and classes of the student-facing package: name -> module."""
+    """Public functions and classes of the student-facing package: name -> module.
+    Read from its source, not imported: the grader runs none of it."""
+    root = package_dir("course_utils")
     helpers: dict[str, str] = {}
-    for info in pkgutil.walk_packages(course_utils.__path__, "course_utils."):
-        if info.name.startswith("course_utils.instructor"):
-            continue
-        module = importlib.import_module(info.name)
-        for name, value in vars(module).items():
-            if not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value)) \
-                    and getattr(value, "__module__", "").startswith("course_utils"):
-                helpers.setdefault(name, value.__module__)
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                helpers.setdefault(node.name, module)
     return helpers
 
 

@@ -6,11 +6,11 @@ import shlex
 import tempfile
 from pathlib import Path
 
-from ..cli import LIMIT_DEFAULTS
 from ..course import RELEASE, REPO, SOLUTIONS, ScratchCourse, notebooks_of
 from .autograde import GradingIncomplete
 from .autograde import autograde as run_autograde
 from .gradebook import GradingError, WrittenScore, enter_written_scores, gradebook_grades
+from .limits import LIMIT_DEFAULTS
 from .safe_text import printable
 from .sandbox import GraderFailure, Limits
 

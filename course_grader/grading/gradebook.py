@@ -13,7 +13,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveCells
 
-from ..course import tool_env
+from ..execute import tool_env
 from .score import CellScore
 from .template import Template
 

@@ -1,10 +1,12 @@
 """Output limits, applied in the sandbox (to keep its file small) and again
-in the parent (which must not trust the sandbox to have done it)."""
+in the parent (which must not trust the sandbox to have done it); and the
+defaults of the sandbox's time and memory limits (`course autograde` options)."""
 from __future__ import annotations
 
 import json
 import re
 
+LIMIT_DEFAULTS = {"cell_timeout": 300.0, "notebook_limit": 1800.0, "memory": 4.0}   # s, s, GiB
 MAX_OUTPUT_CHARS = 20_000     # per text output (stream, text/plain, error message)
 MAX_OUTPUTS_PER_CELL = 50
 MAX_TRACEBACK_LINES = 40

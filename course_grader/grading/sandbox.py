@@ -7,7 +7,8 @@ As root, with Debian's ``bubblewrap`` (``bwrap``), each submission gets:
 - an empty root file system with only what the kernel needs, read-only:
   /usr (and its /bin, /lib links), a few /etc files, and at neutral paths
   the Python installation (/opt/python), the virtual environment (/opt/venv)
-  and the ``course_utils`` package (/opt/course): no instructor path shows.
+  the ``course_utils`` package and the grader's sandbox child (RUNNER) under /opt/course:
+  no instructor path shows, and no other grader code.
   Nothing of the course (gradebook, solutions, submissions, autograded
   notebooks, exports, the repository's tests) and no socket of the host;
 - its own working directory, /tmp, /var/tmp and /dev/shm, each a tmpfs with
@@ -39,6 +40,7 @@ import collections
 import contextlib
 import fcntl
 import functools
+import importlib.util
 import json
 import os
 import shutil
@@ -53,8 +55,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-
-import course_utils
 
 from .cgroup import Cgroup
 from .frames import READY, FrameError, pack, unpack
@@ -177,7 +177,22 @@ def python_mounts() -> list[tuple[str, str]]:
             folder = Path(sys.prefix) / name
             if folder.is_dir() and not folder.is_symlink():
                 mounts.append((str(folder.resolve()), f"{OPT_VENV}/{name}"))
-    return mounts + [(str(Path(course_utils.__file__).parent.resolve()), f"{OPT_COURSE}/course_utils")]
+    grader = package_dir("course_grader")
+    return mounts + [(str(package_dir("course_utils")), f"{OPT_COURSE}/course_utils")] + [
+        (str(grader / name), f"{OPT_COURSE}/course_grader/{name}") for name in RUNNER]
+
+
+# The grader's files the sandbox sees: the child and what it imports, nothing else of the
+# grader (tests/test_grader_package.py checks that these are all it imports).
+RUNNER = ("__init__.py", "grading/__init__.py", "grading/sandbox_exec.py", "grading/frames.py", "grading/limits.py")
+
+
+def package_dir(name: str) -> Path:
+    """The folder of the top-level package ``name``, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the package {name} is not installed in {sys.prefix}")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
 def pyvenv_cfg() -> bytes:
@@ -255,7 +270,8 @@ def bwrap_args(mode: str, limits: Limits, fds: dict[str, int]) -> list[str]:
     for path, share in ((WORKDIR, 4), ("/tmp", 3), ("/var/tmp", 1)):
         args += ["--perms", "1777", "--size", str(limits.disk * share // 8), "--tmpfs", path]
     args += ["--perms", "1777", "--size", str(limits.shm), "--tmpfs", "/dev/shm"]
-    for folder in ("/opt", OPT_COURSE) + ((OPT_VENV, f"{OPT_VENV}/bin") if in_venv() else ()):
+    runner_dirs = (f"{OPT_COURSE}/course_grader", f"{OPT_COURSE}/course_grader/grading")
+    for folder in ("/opt", OPT_COURSE, *runner_dirs) + ((OPT_VENV, f"{OPT_VENV}/bin") if in_venv() else ()):
         args += ["--perms", "0755", "--dir", folder]     # else bwrap makes them 0700
     for host, path in python_mounts():
         args += ["--ro-bind", host, path]
@@ -345,7 +361,7 @@ def child_env(home: str, tmp: str = "/tmp", sandboxed: bool = True) -> dict[str,
     """A small, explicit environment: nothing of the instructor's leaks in.
     ``sandboxed``: Python's paths as the sandbox sees them (/opt)."""
     python_bin = str(Path(sandbox_python() if sandboxed else sys.executable).parent)
-    package = OPT_COURSE if sandboxed else str(Path(course_utils.__file__).parent.parent)
+    package = OPT_COURSE if sandboxed else str(package_dir("course_utils").parent)
     env = {
         "PATH": os.pathsep.join([python_bin, "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": home, "JUPYTER_RUNTIME_DIR": home, "JUPYTER_DATA_DIR": home,
@@ -377,7 +393,7 @@ def run_sandboxed(notebook, limits: Limits, files_in: dict[str, bytes] | None = 
         "cell_timeout": limits.cell_timeout, "notebook_limit": limits.notebook_limit,
         "files_out": files_out or []}).encode(),
         "notebook.ipynb": nbformat.writes(notebook).encode(), **(files_in or {})})
-    module = ["-m", "course_utils.instructor.grading.sandbox_exec"]
+    module = ["-m", "course_grader.grading.sandbox_exec"]
     if mode == "none":
         with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
             env, child = child_env(tmp, tmp, sandboxed=False), [sys.executable, *module]

@@ -1,4 +1,4 @@
-"""The sandboxed child: ``python -m course_utils.instructor.grading.sandbox_exec``.
+"""The sandboxed child: ``python -m course_grader.grading.sandbox_exec``.
 
 Runs as the sandbox's own user in its own directory (the working directory).
 Reads from stdin (frames.py) the notebook to run, the checks' inputs files
@@ -24,7 +24,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from ...verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
+from course_utils.verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
 from .frames import READY, pack, unpack
 from .limits import fit_budget, limit_arriving, limit_outputs
 

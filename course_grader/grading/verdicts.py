@@ -24,8 +24,8 @@ import symtable
 import textwrap
 from dataclasses import dataclass
 
-from ... import verdict
-from ...verdict import SEAL_FILE, Check, code_digest, decode, describe_object, encoded_inputs, exchange_path
+import course_utils.verdict as verdict
+from course_utils.verdict import SEAL_FILE, Check, code_digest, decode, describe_object, encoded_inputs, exchange_path
 from .safe_text import UNSAFE
 
 MAX_MESSAGE = 600           # the instructor's judge's own message (trusted)
