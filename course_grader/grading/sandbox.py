@@ -56,6 +56,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
+
 from .cgroup import Cgroup
 from .frames import READY, FrameError, pack, unpack
 from .limits import executed_refused
@@ -391,7 +393,7 @@ def run_sandboxed(notebook, limits: Limits, files_in: dict[str, bytes] | None = 
     mode = isolation()
     request = pack({"options.json": json.dumps({
         "cell_timeout": limits.cell_timeout, "notebook_limit": limits.notebook_limit,
-        "files_out": files_out or []}).encode(),
+        "files_out": files_out or [], "exchange_dir": EXCHANGE_DIR, "exchange_env": VERDICT_DIR_ENV}).encode(),
         "notebook.ipynb": nbformat.writes(notebook).encode(), **(files_in or {})})
     module = ["-m", "course_grader.grading.sandbox_exec"]
     if mode == "none":

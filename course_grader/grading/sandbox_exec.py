@@ -14,45 +14,75 @@ outputs": the parent judges and scores them itself.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import stat
 import sys
 import time
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-from course_utils.verdict import EXCHANGE_DIR, VERDICT_DIR_ENV
 from .frames import READY, pack, unpack
 from .limits import fit_budget, limit_arriving, limit_outputs
 
 MAX_INPUT = 512 * 2**20
 MAX_FILE_BACK = 64 * 2**20 + 1        # a probe's result larger than this is not sent
 PR_SET_DUMPABLE = 4
+# nbclient's own default (no history file), given here since this process starts the kernel
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 
 
-class BoundedClient(NotebookClient):
-    """Outputs are cut as they arrive, so a flood of prints or of writes to
-    fd 2 cannot fill the sandbox's memory before its cell ends."""
-    cut = 0
-
-    def output(self, outs, msg, display_id, cell_index):
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is not None:
-            self.cut += limit_arriving(outs, out, display_id)
-        return out
+# The kernel: ipykernel without its debugger (debugpy's import is a tenth of the kernel's
+# start, and no one debugs in the sandbox)
+KERNEL_NAME = "course-grader"
+KERNEL_LAUNCHER = ("import sys; sys.modules['debugpy'] = None; "
+                   "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()")
 
 
-def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: dict) -> dict:
+def start_kernel(cwd: str, env: dict):
+    """The kernel's manager, its kernel started before this process imports nbformat
+    and nbclient: the kernel's boot (an interpreter, ipykernel, zmq) runs beside them."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_data_dir
+    from jupyter_core.utils import run_sync
+
+    spec = os.path.join(jupyter_data_dir(), "kernels", KERNEL_NAME)     # in the sandbox's own home
+    os.makedirs(spec, exist_ok=True)
+    with open(os.path.join(spec, "kernel.json"), "w") as f:
+        json.dump({"argv": [sys.executable, "-c", KERNEL_LAUNCHER, "-f", "{connection_file}"],
+                   "display_name": "Python 3 (grader)", "language": "python"}, f)
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    run_sync(manager.start_kernel)(extra_arguments=KERNEL_ARGUMENTS, cwd=cwd, env=env)
+    return manager
+
+
+@functools.lru_cache(maxsize=None)
+def bounded_client_class():
+    from nbclient import NotebookClient
+
+    class BoundedClient(NotebookClient):
+        """Outputs are cut as they arrive, so a flood of prints or of writes to
+        fd 2 cannot fill the sandbox's memory before its cell ends."""
+        cut = 0
+
+        def output(self, outs, msg, display_id, cell_index):
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None:
+                self.cut += limit_arriving(outs, out, display_id)
+            return out
+    return BoundedClient
+
+
+def run(notebook, kernel, *, cell_timeout: float, notebook_limit: float, cwd: str) -> dict:
+    """Execute the notebook's cells in ``kernel`` (``start_kernel``), which is shut down after."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
     status = {"stopped_at": None, "reason": None, "events": []}
     deadline = time.monotonic() + notebook_limit
-    client = BoundedClient(notebook, timeout=int(cell_timeout), kernel_name="python3",
-                            allow_errors=True, interrupt_on_timeout=True, record_timing=False,
-                            # every output is in by then: no need to wait for a polite exit
-                            shutdown_kernel="immediate", resources={"metadata": {"path": cwd}})
-    with client.setup_kernel(env=env):
+    client = bounded_client_class()(
+        notebook, km=kernel, timeout=int(cell_timeout), allow_errors=True, interrupt_on_timeout=True,
+        record_timing=False, resources={"metadata": {"path": cwd}},
+        shutdown_kernel="immediate")      # every output is in by then: no need to wait for a polite exit
+    with client.setup_kernel(cleanup_kc=True):
         status["events"] += seal_kernel(client, notebook)
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
@@ -84,9 +114,11 @@ def run(notebook, *, cell_timeout: float, notebook_limit: float, cwd: str, env: 
 SEAL_SOURCE = "__import__('course_utils.verdict').verdict.seal()"
 
 
-def seal_kernel(client: NotebookClient, notebook) -> list[str]:
+def seal_kernel(client, notebook) -> list[str]:
     """Bind the sealed probe runner (course_utils.verdict.seal) before any cell of
     the notebook runs; not in the history, not in the executed notebook."""
+    import nbformat
+
     cell = nbformat.v4.new_code_cell(SEAL_SOURCE)
     notebook.cells.insert(0, cell)
     try:
@@ -112,11 +144,11 @@ def read_back(path: str) -> bytes | None:
         return f.read(MAX_FILE_BACK)
 
 
-def write_inputs(files: dict[str, bytes]) -> None:
-    os.makedirs(EXCHANGE_DIR, exist_ok=True)
+def write_inputs(files: dict[str, bytes], exchange_dir: str) -> None:
+    os.makedirs(exchange_dir, exist_ok=True)
     for name, data in files.items():
-        if os.path.dirname(name) != EXCHANGE_DIR:
-            raise ValueError(f"inputs file {name!r} outside {EXCHANGE_DIR}/")
+        if os.path.dirname(name) != exchange_dir:
+            raise ValueError(f"inputs file {name!r} outside {exchange_dir}/")
         with open(name, "wb") as f:
             f.write(data)
 
@@ -135,21 +167,35 @@ def hide_results_channel() -> int:
     return channel
 
 
+def execution_failed(error: Exception) -> dict:
+    return {"stopped_at": 0, "reason": f"execution failed: {type(error).__name__}: {str(error)[:500]}",
+            "events": []}
+
+
 def main() -> int:
     request = unpack(sys.stdin.buffer.read(MAX_INPUT))
     options = json.loads(request.pop("options.json"))
-    notebook = nbformat.reads(request.pop("notebook.ipynb").decode(), as_version=4)
-    write_inputs(request)
+    source = request.pop("notebook.ipynb").decode()
+    json.loads(source)                          # a broken request stops here, before READY
+    exchange_dir = options["exchange_dir"]      # course_utils.verdict's, sent by the parent
+    write_inputs(request, exchange_dir)
     channel = hide_results_channel()
     os.write(channel, READY)
     cwd = os.getcwd()
-    env = dict(os.environ, **{VERDICT_DIR_ENV: os.path.join(cwd, EXCHANGE_DIR)})
+    env = dict(os.environ, **{options["exchange_env"]: os.path.join(cwd, exchange_dir)})
     try:
-        status = run(notebook, cell_timeout=options["cell_timeout"],
-                     notebook_limit=options["notebook_limit"], cwd=cwd, env=env)
-    except Exception as error:  # the kernel could not start, or nbclient broke
-        status = {"stopped_at": 0, "reason": f"execution failed: {type(error).__name__}: "
-                  f"{str(error)[:500]}", "events": []}
+        kernel = start_kernel(cwd, env)
+    except Exception as error:  # the kernel could not start
+        kernel, status = None, execution_failed(error)
+    import nbformat
+
+    notebook = nbformat.reads(source, as_version=4)
+    try:
+        if kernel is not None:
+            status = run(notebook, kernel, cell_timeout=options["cell_timeout"],
+                         notebook_limit=options["notebook_limit"], cwd=cwd)
+    except Exception as error:  # nbclient broke
+        status = execution_failed(error)
     status["truncated_outputs"] = status.get("truncated_outputs", 0) + limit_outputs(notebook)
     dropped = fit_budget(notebook)
     if dropped:
