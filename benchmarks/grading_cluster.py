@@ -19,7 +19,7 @@
 4. ``--notebooks``: each assignment's solution graded once in the sandbox
    (the per-notebook times of the model; without it, notebook 02's time
    stands for all).
-5. A model (not a measurement) of 1 000 students x 7 notebooks on 1, 8 and
+5. A model (not a measurement) of 500 students x 9 notebooks on 1, 8 and
    64 workers from these figures.
 
 Prints one JSON object; benchmarks/grading_cluster.md holds a run's figures.
@@ -54,7 +54,7 @@ from tests.catalogue.a02_numpy_mlp import BUGS  # noqa: E402
 
 A = "02_numpy_mlp"
 LIMITS = Limits(300, 900)
-STUDENTS, NOTEBOOKS = 1000, 7
+STUDENTS, NOTEBOOKS = 500, 9
 
 
 def answered(assignment: str, replace: dict[str, str] | None = None) -> nbformat.NotebookNode:

@@ -165,7 +165,8 @@ def test_a_flooding_cell_is_cut_while_it_runs(tmp_path):
         "import os, sys\nfor i in range(200):\n    print('p' * 2**20, flush=True)\n"
         "    os.write(2, b'e' * 2**20) if i % 2 else None\n"
         "print('last line')")])
-    status = sandbox_exec.run(nb, cell_timeout=120, notebook_limit=150, cwd=str(tmp_path), env=dict(os.environ))
+    kernel = sandbox_exec.start_kernel(str(tmp_path), dict(os.environ), str(tmp_path / "home"))
+    status = sandbox_exec.run(nb, kernel, cell_timeout=120, notebook_limit=150, cwd=str(tmp_path))
     outputs = nb.cells[0].outputs
     assert status["truncated_outputs"] > 0 and status["stopped_at"] is None
     assert len(outputs) <= MAX_OUTPUTS_PER_CELL + 1

@@ -38,19 +38,20 @@ KERNEL_LAUNCHER = ("import sys; sys.modules['debugpy'] = None; "
                    "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()")
 
 
-def start_kernel(cwd: str, env: dict):
+def start_kernel(cwd: str, env: dict, home: str):
     """The kernel's manager, its kernel started before this process imports nbformat
-    and nbclient: the kernel's boot (an interpreter, ipykernel, zmq) runs beside them."""
+    and nbclient: the kernel's boot (an interpreter, ipykernel, zmq) runs beside them.
+    Its kernelspec is written in ``home`` (the sandbox's own)."""
+    from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.paths import jupyter_data_dir
     from jupyter_core.utils import run_sync
 
-    spec = os.path.join(jupyter_data_dir(), "kernels", KERNEL_NAME)     # in the sandbox's own home
-    os.makedirs(spec, exist_ok=True)
-    with open(os.path.join(spec, "kernel.json"), "w") as f:
+    specs = os.path.join(home, "kernels")
+    os.makedirs(os.path.join(specs, KERNEL_NAME), exist_ok=True)
+    with open(os.path.join(specs, KERNEL_NAME, "kernel.json"), "w") as f:
         json.dump({"argv": [sys.executable, "-c", KERNEL_LAUNCHER, "-f", "{connection_file}"],
                    "display_name": "Python 3 (grader)", "language": "python"}, f)
-    manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[specs]))
     run_sync(manager.start_kernel)(extra_arguments=KERNEL_ARGUMENTS, cwd=cwd, env=env)
     return manager
 
@@ -184,7 +185,7 @@ def main() -> int:
     cwd = os.getcwd()
     env = dict(os.environ, **{options["exchange_env"]: os.path.join(cwd, exchange_dir)})
     try:
-        kernel = start_kernel(cwd, env)
+        kernel = start_kernel(cwd, env, os.environ["JUPYTER_DATA_DIR"])    # the sandbox's home
     except Exception as error:  # the kernel could not start
         kernel, status = None, execution_failed(error)
     import nbformat

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import hashlib
 import hmac
 import inspect
@@ -23,6 +24,8 @@ import secrets
 import symtable
 import textwrap
 from dataclasses import dataclass
+
+import numpy as np
 
 import course_utils.verdict as verdict
 from course_utils.verdict import SEAL_FILE, Check, code_digest, decode, describe_object, encoded_inputs, exchange_path
@@ -219,6 +222,17 @@ def result_files(checks: list[Check]) -> list[str]:
     return [exchange_path(c.name, kind) for c in checks for kind in ("out", "err", "seal")]
 
 
+@functools.lru_cache(maxsize=4096)
+def _inputs(data: bytes) -> dict:
+    return decode(data)
+
+
+def decoded_inputs(data: bytes) -> dict:
+    """The grader's own inputs file, decoded once per grading run (every submission gets
+    the same ones); a copy of each array for each judge, which may change what it gets."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in _inputs(data).items()}
+
+
 def judge(check: Check, files: dict[str, bytes]) -> str | None:
     """None if the check passes, else what is wrong, in words. ``files``: the
     inputs files the grader wrote (``inputs_files``) and what came back from
@@ -241,7 +255,7 @@ def judge(check: Check, files: dict[str, bytes]) -> str | None:
     if unsealed:
         return f"check {check.name}: {unsealed}"
     try:
-        check.judge(decode(files[exchange_path(check.name, "in")]), found)
+        check.judge(decoded_inputs(files[exchange_path(check.name, "in")]), found)
     except Exception as error:   # the judge's message is the feedback
         return f"check {check.name}: {(str(error) or type(error).__name__)[:MAX_MESSAGE]}"
     return None
