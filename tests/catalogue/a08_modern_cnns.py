@@ -31,6 +31,7 @@ GAP = ("global_avg_pool_visible", "global_avg_pool_hidden")
 ALLCONV = ("global_avg_pool_visible", "make_allconv_hidden")
 BLOCK = tests_of("residual_block")
 RESNET = tests_of("make_resnet")
+JACOBIAN = tests_of("input_output_jacobian")
 
 RECEPTIVE_FIELD = '''
 def receptive_field(input_size, layers):
@@ -130,6 +131,13 @@ def make_resnet(blocks_per_stage, widths, num_classes=10, in_channels=1, shortcu
             return self.fc(global_avg_pool(self.blocks(self.stem(x))))
 
     return ResNet()
+'''
+
+
+JACOBIAN_SOURCE = '''
+def input_output_jacobian(fn, x):
+    flat = lambda v: fn(v.reshape(x.shape)).reshape(-1)
+    return torch.func.jacrev(flat)(x.detach().reshape(-1)).detach().numpy()
 '''
 
 
@@ -252,6 +260,30 @@ BUGS = [
             resnet("nn.BatchNorm2d(widths[0]), nn.ReLU())", "nn.BatchNorm2d(widths[0]))"), RESNET),
     Variant("resnet: stem convolution with a bias", "make_resnet",
             resnet("widths[0], 3, padding=1, bias=False)", "widths[0], 3, padding=1)"), RESNET),
+    # --- the Jacobian
+    Variant("Jacobian transposed (inputs x outputs)", "input_output_jacobian",
+            changed(JACOBIAN_SOURCE, ".detach().numpy()", ".detach().numpy().T"), JACOBIAN),
+    Variant("Jacobian not flattened (output shape + input shape)", "input_output_jacobian", '''
+def input_output_jacobian(fn, x):
+    return torch.func.jacrev(fn)(x.detach()).detach().numpy()
+''', JACOBIAN),
+    Variant("Jacobian by forward differences with step 1e-4", "input_output_jacobian", '''
+def input_output_jacobian(fn, x):
+    base = fn(x).detach().reshape(-1)
+    columns = []
+    for i in range(x.numel()):
+        step = torch.zeros(x.numel(), dtype=x.dtype)
+        step[i] = 1e-4
+        columns.append((fn(x + step.reshape(x.shape)).detach().reshape(-1) - base) / 1e-4)
+    return torch.stack(columns, 1).numpy()
+''', JACOBIAN),
+    Variant("Jacobian: the gradient of the summed output, repeated for every row", "input_output_jacobian", '''
+def input_output_jacobian(fn, x):
+    v = x.detach().clone().requires_grad_(True)
+    out = fn(v)
+    (grad,) = torch.autograd.grad(out.sum(), v)
+    return np.tile(grad.reshape(1, -1).numpy(), (out.numel(), 1))
+''', JACOBIAN),
 ]
 
 ALTERNATIVES = [
@@ -399,4 +431,19 @@ def make_resnet(blocks_per_stage, widths, num_classes=10, in_channels=1, shortcu
             return self.head(torch.mean(x, dim=(2, 3)))
     return Net()
 ''', RESNET),
+    Variant("Jacobian with torch.autograd.functional.jacobian on the unflattened tensors", "input_output_jacobian", '''
+def input_output_jacobian(fn, x):
+    J = torch.autograd.functional.jacobian(fn, x)
+    return J.reshape(fn(x).numel(), x.numel()).numpy()
+''', JACOBIAN),
+    Variant("Jacobian row by row with torch.autograd.grad", "input_output_jacobian", '''
+def input_output_jacobian(fn, x):
+    v = x.detach().clone().requires_grad_(True)
+    out = fn(v).reshape(-1)
+    rows = []
+    for i in range(out.numel()):
+        (g,) = torch.autograd.grad(out[i], v, retain_graph=True, allow_unused=True)
+        rows.append(torch.zeros(v.numel(), dtype=v.dtype) if g is None else g.reshape(-1))
+    return torch.stack(rows).detach().numpy()
+''', JACOBIAN),
 ]
