@@ -45,7 +45,7 @@ def resnet(blocks_per_stage, widths, shortcut=True, zero_init=False):
 def batch():
     torch.set_num_threads(1)
     generator = torch.Generator().manual_seed(0)
-    return torch.randn(16, 1, 28, 28, generator=generator), torch.randint(0, 10, (16,), generator=generator)
+    return torch.randn(8, 1, 28, 28, generator=generator), torch.randint(0, 10, (8,), generator=generator)
 
 
 def state(batch, **controls):
