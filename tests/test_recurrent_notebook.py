@@ -30,7 +30,6 @@ def test_full_profile_run_reaches_the_issues_lstm_target():
     full = json.loads((RESULTS / "recurrent_full.json").read_text())
     assert not full["errors"], full["errors"]
     assert full["fmnist"]["lstm"]["val_acc"][-1] >= 0.87 and full["fmnist"]["lstm"]["test_acc"] >= 0.87
-    assert full["total_s"] <= 600
 
 
 def test_gradient_flow_claims_of_the_prose(monkeypatch):
