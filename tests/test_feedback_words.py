@@ -15,7 +15,7 @@ import pytest
 from course_grader.cli import main as course
 from course_grader.course import REPO, SOLUTIONS, ScratchCourse, notebooks_of
 
-from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization, a05_batch_norm, a06_cnn, a07_regularization
+from .catalogue import a01_backprop, a02_numpy_mlp, a03_optimizers, a04_initialization, a05_batch_norm, a06_cnn, a07_regularization, a09_recurrent
 
 # The shared catalogue's bugs, as the course's catalogue writes them: (cell, variant name).
 SHARED_BUGS = {
@@ -50,6 +50,10 @@ SHARED_BUGS = {
     "07_regularization": (a07_regularization, [
         ("adam_l2_step", "Adam + L2: the decay applied after Adam's normalization (AdamW)"),
         ("early_stopping", "early stopping returns the last epoch instead of the best"),
+    ]),
+    "09_recurrent": (a09_recurrent, [
+        ("elman_rnn", "BPTT forgets the gradient from the next step"),
+        ("lstm_params_from_torch", "torch gate order taken as i, f, o, g"),
     ]),
 }
 # What a message in words contains: the quantity found against the one expected.

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from course_utils import verdict
-from course_utils.instructor.cells import NotebookCells
-from course_utils.instructor.course import REPO, SOLUTIONS, notebooks_of
+from course_grader.cells import NotebookCells
+from course_grader.course import REPO, SOLUTIONS, notebooks_of
 
 from .catalogue import a08_modern_cnns as catalogue
 

@@ -48,6 +48,7 @@ EXPLORERS = {  # notebook -> its explorers, in the order they appear
     "05_batch_norm": ["bn_explorer"],
     "07_regularization": ["reg_explorer"],
     "08_modern_cnns": ["depth_explorer"],
+    "09_recurrent": ["memory_explorer"],
 }
 TRAINING_CURVES = {  # notebook -> epochs its grading profile trains with live curves (LiveCurves), at least
     "02_numpy_mlp": 5,
