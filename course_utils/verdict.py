@@ -177,14 +177,12 @@ def read_archive(data: bytes) -> dict[str, np.ndarray]:
         declared = sum(m.file_size for m in members)
         if declared > MAX_BYTES:
             raise ValueError(f"the archive's members declare {declared} bytes, more than {MAX_BYTES}")
-        return {m.filename[:-4]: _read_member(m.filename[:80], archive.read(m)) for m in members
-                if _is_npy(m.filename)}
-
-
-def _is_npy(filename: str) -> bool:
-    if not filename.endswith(".npy"):
-        raise ValueError(f"member {filename[:80]!r} is not an .npy array")
-    return True
+        arrays = {}
+        for member in members:
+            if not member.filename.endswith(".npy"):
+                raise ValueError(f"member {member.filename[:80]!r} is not an .npy array")
+            arrays[member.filename[:-4]] = _read_member(member.filename[:80], archive.read(member))
+        return arrays
 
 
 def _read_member(name: str, raw: bytes) -> np.ndarray:
