@@ -13,6 +13,9 @@ both alike:
    (sandbox set-up, the child, the kernel's start and shutdown, teardown);
 2. the parent's serial work per submission of notebook 02: prepare, judge and score,
    save (gradebook, notebook, record) -- it bounds how many workers one parent feeds.
+   Where the checkout has judge processes (grading/judges.py, what a cluster run
+   uses), also the parent's CPU time to score with them ("score_with_judge_processes":
+   what stays in the parent when the judging runs beside it).
 
 Medians of ``--n`` each. Prints one JSON object (benchmarks/grading_cluster.md records
 a run). Not a timed test: this machine is shared and noisy.
@@ -87,6 +90,13 @@ def parent_seconds(n: int) -> dict[str, list[float]]:
         for _ in range(n):
             out["prepare"].append(timed(prepare.prepare, path, template))
             out["judge"].append(timed(score.score, copy.deepcopy(executed.notebook), template, None, executed.files))
+        if hasattr(score, "judge_cells"):          # judge processes (issue 23)
+            pool = grader("grading.judges").JudgePool(root, A, "benchmark-secret", [template], 1)
+            score.score(executed.notebook, template, None, executed.files, judges=pool)   # started, loaded
+            out["score_with_judge_processes"] = [
+                parent_cpu(score.score, copy.deepcopy(executed.notebook), template, None, executed.files, None, pool)
+                for _ in range(n)]
+            pool.close()
         result = autograde.StudentResult("s000", [autograde.NotebookResult(
             A, score.score(executed.notebook, template, None, executed.files), executed=executed.notebook)],
             "benchmark-secret", "x")
@@ -100,6 +110,13 @@ def timed(function, *args) -> float:
     start = time.perf_counter()
     function(*args)
     return time.perf_counter() - start
+
+
+def parent_cpu(function, *args) -> float:
+    """CPU seconds of this process (all its threads, not its children) while ``function`` runs."""
+    start = time.process_time()
+    function(*args)
+    return time.process_time() - start
 
 
 def measure_in(checkout: Path, what: str, n: int) -> object:
@@ -134,7 +151,7 @@ def main() -> None:
            "commits": {k: subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=v, capture_output=True,
                                          text=True).stdout.strip() for k, v in checkouts.items()}}
     empty = {k: [] for k in checkouts}
-    parent = {k: {"prepare": [], "judge": [], "save": []} for k in checkouts}
+    parent = {k: {"prepare": [], "judge": [], "save": [], "score_with_judge_processes": []} for k in checkouts}
     per_turn = max(1, args.n // ROUNDS)
     for _ in range(ROUNDS):
         for name, checkout in checkouts.items():
@@ -144,8 +161,11 @@ def main() -> None:
                 parent[name][part] += values
     for name in checkouts:
         out[name] = {"empty_notebook_s": median(empty[name]), "empty_notebook_all_s": [round(t, 2) for t in empty[name]],
-                     **{f"parent_{part}_s": median(v) for part, v in parent[name].items()}}
+                     **{f"parent_{part}_s": median(v) for part, v in parent[name].items() if v}}
         out[name]["parent_total_s"] = round(sum(out[name][f"parent_{p}_s"] for p in ("prepare", "judge", "save")), 3)
+        if parent[name]["score_with_judge_processes"]:     # a cluster run's parent: the judging beside it
+            out[name]["parent_total_judging_beside_s"] = round(sum(
+                out[name][f"parent_{p}_s"] for p in ("prepare", "score_with_judge_processes", "save")), 3)
     out["load_after"] = round(os.getloadavg()[0], 1)
     print(json.dumps(out, indent=1))
 

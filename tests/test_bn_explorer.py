@@ -12,8 +12,9 @@ from .widget_timing import redraw_times
 matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
-REDRAW_LIMIT_S = 1.0  # a bound a loaded CI machine keeps; the course's 0.3 s per change is measured
-# by tests/widget_timing.py (benchmarks/results/widget_times_*.json), not by a timed test
+REDRAW_LIMIT_S = 5.0  # a liveness bound that holds on a loaded CI machine (4 test workers on 2 cores);
+# the course's 0.3 s per change is a speed target, measured by tests/widget_timing.py
+# (benchmarks/results/widget_times_*.json), not by a timed test
 
 
 @pytest.mark.parametrize("depth, expected", [(1, [0]), (3, [0, 1, 2]), (10, [0, 2, 4, 7, 9]),

@@ -13,8 +13,9 @@ from .widget_timing import redraw_times
 matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
-REDRAW_LIMIT_S = 1.0  # a bound for a shared CI machine; the course's 0.3 s per change is the
-# benchmark's (a 56-layer forward and backward per change: 0.24 s median at load 3, 1.1 s at load 7)
+REDRAW_LIMIT_S = 5.0  # a liveness bound that holds on a loaded CI machine (4 test workers on 2 cores);
+# the course's 0.3 s per change is a speed target, measured by tests/widget_timing.py
+# (benchmarks/results/widget_times_*.json), not by a timed test
 
 
 class Block(nn.Module):

@@ -32,6 +32,7 @@ from ..execute import output_errors
 from . import gradebook
 from .executors import ExecutorError, LocalExecutor, SandboxTask, SubmissionLost
 from .executors import run_local as run_here
+from .judges import JudgePool
 from .limits import limit_outputs
 from .prepare import find_submitted_file, prepare
 from .sandbox import GraderFailure, Limits, preflight
@@ -100,15 +101,15 @@ class GradingIncomplete(RuntimeError):
 
 
 def grade_notebook(folder: Path, template: Template, n_templates: int, limits: Limits,
-                   execute=run_here, label: str = "") -> NotebookResult:
+                   execute=run_here, label: str = "", judges=None) -> NotebookResult:
     path, events = find_submitted_file(folder, template, n_templates)
-    return grade_file(path, template, limits, events, execute, label)
+    return grade_file(path, template, limits, events, execute, label, judges)
 
 
 def grade_file(path: Path | None, template: Template, limits: Limits, events: list[str] | None = None,
-               execute=run_here, label: str = "") -> NotebookResult:
-    """Prepare, execute (``execute``: an executor's ``run``), judge and score
-    one notebook file against ``template``."""
+               execute=run_here, label: str = "", judges=None) -> NotebookResult:
+    """Prepare, execute (``execute``: an executor's ``run``), judge (``judges``:
+    here, or a ``JudgePool``) and score one notebook file against ``template``."""
     start = time.perf_counter()
     events = list(events or [])
     prepared = prepare(path, template)
@@ -136,7 +137,7 @@ def grade_file(path: Path | None, template: Template, limits: Limits, events: li
         events += ungraded_errors(result.notebook)
     if result.notebook is None and result.stderr_tail:
         events.append("sandbox stderr (end): " + result.stderr_tail[-300:])
-    return NotebookResult(template.name, score(result.notebook, template, stopped_at, result.files, prepared.refused),
+    return NotebookResult(template.name, score(result.notebook, template, stopped_at, result.files, prepared.refused, judges),
                           events,
                           None if result.notebook is not None else "no executed notebook",
                           asdict(result.defences), round(time.perf_counter() - start, 1),
@@ -158,10 +159,10 @@ def ungraded_errors(executed) -> list[str]:
 
 
 def grade_student(course_root: Path, assignment: str, student: str, templates: list[Template],
-                  limits: Limits, execute=run_here) -> StudentResult:
+                  limits: Limits, execute=run_here, judges=None) -> StudentResult:
     folder = course_root / "submitted" / student / assignment
     return StudentResult(student, [grade_notebook(folder, t, len(templates), limits, execute,
-                                                  f"{student}/{t.name}")
+                                                  f"{student}/{t.name}", judges)
                                    for t in templates])
 
 
@@ -299,12 +300,15 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
             log(line)
 
     pool = Pool(min(executor.slots, max(1, len(todo))))
+    # On a cluster the parent's judging would bound the run: judge in processes beside it
+    judges = JudgePool(course_root, assignment, inputs_secret, templates, min(os.cpu_count() or 1, len(todo))) \
+        if executor.cluster and todo else None
     lost: list[str] = []
     failed, shown, shown_at = 0, "", 0.0
     try:
         with open(log_path, "w") as log_file:
             futures = {pool.submit(grade_student, course_root, assignment, s, templates, limits,
-                                   executor.run): s for s in todo}
+                                   executor.run, judges): s for s in todo}
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, timeout=1, return_when=FIRST_COMPLETED)
@@ -341,6 +345,8 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
     finally:
         bar.close()
         pool.shutdown()
+        if judges is not None:
+            judges.close()
         if own:
             executor.close()
     records = sorted(results_from(log_path), key=lambda r: r["student"])

@@ -1,7 +1,8 @@
 """Where the sandboxed executions run: threads of this process, or a Dask cluster.
 
-The trusted parent (autograde.py) prepares every submission and judges,
-scores and records it itself. An executor only runs ``SandboxTask``s: the
+The trusted parent (autograde.py) prepares every submission and scores and
+records it itself (its judges run in the parent, or on a cluster run in judge
+processes beside it: judges.py). An executor only runs ``SandboxTask``s: the
 prepared notebook, the checks' inputs and the limits in; the executed
 notebook, the status and the probes' result files out. Two of them:
 

@@ -31,9 +31,11 @@ class CellScore:
 
 
 def score(executed, template: Template, stopped_at: int | None,
-          files: dict[str, bytes] | None = None, refused: dict[str, str] | None = None) -> list[CellScore]:
+          files: dict[str, bytes] | None = None, refused: dict[str, str] | None = None,
+          judges=None) -> list[CellScore]:
     """``files``: what the probes sent back from the sandbox; ``refused``: answer
-    grade_id -> why its tests score 0 whatever they find (borrowed.py)."""
+    grade_id -> why its tests score 0 whatever they find (borrowed.py); ``judges``:
+    what runs the hidden checks' judges (``judge_cells`` here, or a ``judges.JudgePool``)."""
     refused = refused or {}
     exercise_of = template.exercise_of() if refused else {}
     graded = {nbgrader_meta(c)["grade_id"]: c for c in template.cells if nbgrader_meta(c).get("grade")}
@@ -42,6 +44,13 @@ def score(executed, template: Template, stopped_at: int | None,
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in graded and grade_id not in found:
             found[grade_id] = (index, cell)
+
+    def ran(grade_id: str) -> bool:
+        index, cell = found.get(grade_id, (None, None))
+        return cell is not None and cell.get("execution_count") is not None \
+            and (stopped_at is None or index < stopped_at)
+
+    judged = (judges or judge_cells)(template, [g for g in template.hidden if g in graded and ran(g)], files or {})
     scores = []
     for grade_id, original in graded.items():
         index, cell = found.get(grade_id, (None, None))
@@ -51,17 +60,19 @@ def score(executed, template: Template, stopped_at: int | None,
             continue
         if not is_test(original):
             continue
-        ran = cell is not None and cell.get("execution_count") is not None \
-            and (stopped_at is None or index < stopped_at)
         errors = output_errors(cell) if cell is not None else []
-        checks = template.hidden[grade_id].checks if grade_id in template.hidden else []
-        if ran:   # the grader's own inputs files win over anything named alike
-            returned = {**(files or {}), **template.exchange}
-            failures = (judge(c, returned) for c in checks)
-            errors += [("AssertionError", message) for message in failures if message]
+        errors += [("AssertionError", message) for message in judged.get(grade_id, [])]
         if exercise_of.get(grade_id) in refused:
             errors = [("RefusedAnswer", refused[exercise_of[grade_id]])]
-        passed = ran and not errors
+        passed = ran(grade_id) and not errors
+        checks = len(template.hidden[grade_id].checks) if grade_id in template.hidden else 0
         scores.append(CellScore(grade_id, points(original) if passed else 0.0, points(original),
-                                errors=errors, ran=ran, checks=len(checks)))
+                                errors=errors, ran=ran(grade_id), checks=checks))
     return scores
+
+
+def judge_cells(template: Template, grade_ids: list[str], files: dict[str, bytes]) -> dict[str, list[str]]:
+    """What is wrong with the results of each hidden test cell in ``grade_ids``, in
+    words (an empty list: every check passed), judged in this process."""
+    returned = {**files, **template.exchange}   # the grader's own inputs files win over anything named alike
+    return {g: [m for c in template.hidden[g].checks if (m := judge(c, returned))] for g in grade_ids}
