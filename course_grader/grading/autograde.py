@@ -301,7 +301,8 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
 
     pool = Pool(min(executor.slots, max(1, len(todo))))
     # On a cluster the parent's judging would bound the run: judge in processes beside it
-    judges = JudgePool(course_root, assignment, inputs_secret, templates, min(os.cpu_count() or 1, len(todo))) \
+    # (four judge some 20 notebook-02 submissions a second at 0.2 s each: 600 workers' worth at 30 s)
+    judges = JudgePool(course_root, assignment, inputs_secret, templates, min(os.cpu_count() or 1, len(todo), 4)) \
         if executor.cluster and todo else None
     lost: list[str] = []
     failed, shown, shown_at = 0, "", 0.0
