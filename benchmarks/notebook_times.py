@@ -66,15 +66,32 @@ def time_notebooks(args) -> int:
             for profile in profiles:
                 load_before = os.getloadavg()[0]
                 start = time.perf_counter()
-                _, errors = execute_notebook(notebook, profile=profile, timeout=3600, allow_errors=True,
-                                             notebook=student_notebook(notebook))
+                executed, errors = execute_notebook(notebook, profile=profile, timeout=3600, allow_errors=True,
+                                                    notebook=student_notebook(notebook))
                 seconds = time.perf_counter() - start
                 ok = seconds < TARGET_SECONDS[profile]
                 slow += not ok
                 failed = f"; failed cells: {', '.join(e.cell_id for e in errors)}" if errors else ""
+                slowest = ", ".join(f"{cell} {s:.0f} s" for cell, s in slowest_cells(executed))
                 say(f"{notebook.name:<36} {profile:<8} {seconds:>8.1f}  "
-                    f"{load_before:>8.1f} / {os.getloadavg()[0]:<6.1f}  {'ok' if ok else 'TOO SLOW'}{failed}")
+                    f"{load_before:>8.1f} / {os.getloadavg()[0]:<6.1f}  {'ok' if ok else 'TOO SLOW'}{failed}"
+                    f"; slowest cells: {slowest}")
     return 1 if slow else 0
+
+
+def slowest_cells(executed, n: int = 3) -> list[tuple[str, float]]:
+    """The ``n`` cells that took longest, from the timestamps nbclient records in each
+    cell's metadata (where a notebook's time goes, for whoever has to cut it)."""
+    from datetime import datetime
+
+    seconds = {}
+    for cell in executed.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if start and end:
+            seconds[cell.get("id", "?")] = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                                            - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+    return sorted(seconds.items(), key=lambda item: -item[1])[:n]
 
 
 def earlier_rows(path: Path) -> dict[tuple[str, str], str]:

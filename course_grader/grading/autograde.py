@@ -306,6 +306,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
         if executor.cluster and todo else None
     lost: list[str] = []
     failed, shown, shown_at = 0, "", 0.0
+    book = gradebook.opened(course_root)       # one for the run: the main thread alone writes it
     try:
         with open(log_path, "w") as log_file:
             futures = {pool.submit(grade_student, course_root, assignment, s, templates, limits,
@@ -326,7 +327,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
                         continue
                     result.inputs_secret, result.submission = inputs_secret, digests[student]
                     with uninterrupted():
-                        save(course_root, assignment, result)
+                        save(course_root, assignment, result, book)
                         log_file.write(json.dumps(result.record()) + "\n")
                         log_file.flush()
                     failed += any(n.failure for n in result.notebooks)
@@ -348,6 +349,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int | None = None,
         pool.shutdown()
         if judges is not None:
             judges.close()
+        book.close()
         if own:
             executor.close()
     records = sorted(results_from(log_path), key=lambda r: r["student"])
@@ -388,17 +390,20 @@ def results_from(log_path: Path) -> list[dict]:
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
 
-def save(course_root: Path, assignment: str, result: StudentResult) -> None:
-    """Gradebook, executed notebooks and the record: written by the parent only.
-    The record comes last and atomically: it exists only once all is written."""
+def save(course_root: Path, assignment: str, result: StudentResult, book=None) -> None:
+    """Gradebook (``book``: the run's open one), executed notebooks and the record:
+    written by the parent only. The record comes last and atomically: it exists only
+    once all is written."""
     gradebook.record_scores(course_root, assignment, result.student,
-                            {n.notebook: n.scores for n in result.notebooks})
+                            {n.notebook: n.scores for n in result.notebooks}, book)
     folder = course_root / "autograded" / result.student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for notebook in result.notebooks:
         target = folder / f"{notebook.notebook}.ipynb"
         if notebook.executed is not None:
-            nbformat.write(notebook.executed, target)
+            # v4's writer, not nbformat.write, which validates again (run_sandboxed's
+            # nbformat.reads did) and logs what is invalid on the instructor's terminal
+            target.write_text(nbformat.v4.writes(notebook.executed))
         elif target.exists():
             target.unlink()     # an older run's notebook must not outlive a failed regrade
     partial = folder / f".{RECORD}.tmp"

@@ -35,29 +35,38 @@ def register_assignment(course_root: Path, templates: list[Template]) -> None:
         SaveCells().preprocess(template.notebook, resources)
 
 
+def opened(course_root: Path) -> Gradebook:
+    """The gradebook, open (close it): a grading run keeps one for all its students,
+    as opening one costs 20 ms of the parent's serial work per student."""
+    return Gradebook(db_url(course_root))
+
+
 def record_scores(course_root: Path, assignment: str, student: str,
-                  scores: dict[str, list[CellScore]]) -> None:
-    """Write one student's scores (per notebook) into the gradebook."""
-    with Gradebook(db_url(course_root)) as gradebook:
-        gradebook.update_or_create_student(student)
-        try:
-            gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            with warnings.catch_warnings():   # nbgrader's own SQLAlchemy autoflush noise
-                warnings.simplefilter("ignore")
-                gradebook.add_submission(assignment, student)
-        for notebook, cells in scores.items():
-            for cell in cells:
-                grade = gradebook.find_grade(cell.grade_id, notebook, assignment, student)
-                if cell.manual:
-                    # As nbgrader: an untouched answer is 0, a written one waits for a person.
-                    # A regrade keeps the instructor's score (and so needs no new grade).
-                    grade.auto_score = None if cell.answered else 0.0
-                    grade.needs_manual_grade = cell.answered and grade.manual_score is None
-                else:
-                    grade.auto_score = cell.score
-                    grade.needs_manual_grade = False
-        gradebook.db.commit()
+                  scores: dict[str, list[CellScore]], book: Gradebook | None = None) -> None:
+    """Write one student's scores (per notebook) into the gradebook (``book``: one
+    already open, else it is opened for this student)."""
+    if book is None:
+        with opened(course_root) as book:
+            return record_scores(course_root, assignment, student, scores, book)
+    book.update_or_create_student(student)
+    try:
+        book.find_submission(assignment, student)
+    except MissingEntry:
+        with warnings.catch_warnings():   # nbgrader's own SQLAlchemy autoflush noise
+            warnings.simplefilter("ignore")
+            book.add_submission(assignment, student)
+    for notebook, cells in scores.items():
+        for cell in cells:
+            grade = book.find_grade(cell.grade_id, notebook, assignment, student)
+            if cell.manual:
+                # As nbgrader: an untouched answer is 0, a written one waits for a person.
+                # A regrade keeps the instructor's score (and so needs no new grade).
+                grade.auto_score = None if cell.answered else 0.0
+                grade.needs_manual_grade = cell.answered and grade.manual_score is None
+            else:
+                grade.auto_score = cell.score
+                grade.needs_manual_grade = False
+    book.db.commit()
 
 
 @dataclass(frozen=True)
