@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from course_grader.course import REPO, SOLUTIONS, assignments
+from course_utils.environment import _minutes
 
 RESULTS = REPO / "benchmarks" / "results"
 CALL = re.compile(r"setup_notebook\(minutes=choose\(grading=[0-9.]+, full=[0-9.]+\),(?P<between>\s*#[^\n]*\n\s*)"
@@ -27,8 +28,18 @@ def recorded_seconds(path: Path) -> dict[tuple[str, str], float]:
     return {(f[0].removesuffix(".ipynb"), f[1]): float(f[2]) for f in rows if len(f) >= 3 and f[0].endswith(".ipynb")}
 
 
+def stated(seconds: float) -> float:
+    """Minutes with one decimal that the first cell words as it words ``seconds``
+    (58 s is "1 minute or less", which 1.0 would not be)."""
+    minutes = round(seconds / 60, 1)
+    if _minutes(minutes) != _minutes(seconds / 60):
+        minutes = 0.9
+    assert _minutes(minutes) == _minutes(seconds / 60), seconds
+    return minutes
+
+
 def state(assignment: str, idle: dict, loaded: dict) -> str:
-    minutes = {key: round(seconds / 60, 1) for key, seconds in
+    minutes = {key: stated(seconds) for key, seconds in
                [("grading", idle[assignment, "grading"]), ("full", idle[assignment, "full"]),
                 ("busy", loaded[assignment, "full"])]}
     path = REPO / SOLUTIONS / assignment / f"{assignment}.ipynb"
