@@ -1,8 +1,9 @@
 """Score an executed notebook in the trusted parent.
 
 A test cell earns its points iff it ran, has no error output and, for a
-hidden test cell, every one of its checks passes the judge run here on the
-results its probes sent back (verdicts.py). Text on
+hidden test cell, every one of its checks passes its judge (verdicts.py), run
+on the results its probes sent back here or, on a cluster run, in judge
+processes beside the parent (judges.py). Text on
 stderr (warnings, progress bars) does not cost marks: nbgrader 0.9.6 zeroes
 such a cell, we judge by errors only. A cell at or after the point where
 execution stopped (kernel death, time limit) did not run and scores 0.
