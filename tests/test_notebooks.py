@@ -21,11 +21,22 @@ ASSIGNMENTS = assignments()
 SOLUTION_NOTEBOOKS = [nb for a in ASSIGNMENTS for nb in notebooks_of(REPO, SOLUTIONS, a)]
 
 
+# The tests of one assignment run on one worker (xdist loadgroup), which releases it once.
+BY_ASSIGNMENT = [pytest.param(a, marks=pytest.mark.xdist_group(f"nbgrader-{a}")) for a in ASSIGNMENTS]
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
+    """A scratch nbgrader course; ``course.released(assignment)`` generates its release on first use."""
     course = ScratchCourse.create(tmp_path_factory.mktemp("scratch") / "course")
-    for assignment in ASSIGNMENTS:
-        course.generate(assignment)
+    generated = set()
+
+    def released(assignment):
+        if assignment not in generated:
+            course.generate(assignment)
+            generated.add(assignment)
+        return course
+    course.released = released
     return course
 
 
@@ -33,8 +44,9 @@ def test_there_are_notebooks():
     assert SOLUTION_NOTEBOOKS, "solutions/ holds no notebooks"
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
 def test_release_is_what_nbgrader_generates(course, assignment):
+    course.released(assignment)
     generated = {p.name: p.read_bytes() for p in notebooks_of(course.root, RELEASE, assignment)}
     committed = {p.name: p.read_bytes() for p in notebooks_of(REPO, RELEASE, assignment)}
     assert generated.keys() == committed.keys()
@@ -91,16 +103,18 @@ def test_a_check_runs_again_after_the_cells_below_it(notebook):
     assert not rebound, rebound
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
 def test_release_hides_solutions_and_hidden_tests(course, assignment):
+    course.released(assignment)
     for notebook in notebooks_of(course.root, RELEASE, assignment):
         text = notebook.read_text()
         for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
             assert marker not in text, f"{notebook.name} leaks '{marker}'"
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
 def test_nbgrader_round_trip(course, assignment):
+    course.released(assignment)
     solutions = notebooks_of(REPO, SOLUTIONS, assignment)
     course.submit("alice", assignment, solutions)
     course.submit("bob", assignment, notebooks_of(course.root, RELEASE, assignment))
