@@ -96,7 +96,9 @@ class PeakRss:
         return self.peak - self.start
 
 
-@pytest.fixture(scope="module")
+# Session scope: a module fixture is torn down whenever xdist hands the worker another module's
+# test in between, and CI's log showed this 10-minute grading run built twice.
+@pytest.fixture(scope="session")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading") / "course"
     ScratchCourse.create(root)

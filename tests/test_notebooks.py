@@ -25,7 +25,7 @@ SOLUTION_NOTEBOOKS = [nb for a in ASSIGNMENTS for nb in notebooks_of(REPO, SOLUT
 BY_ASSIGNMENT = [pytest.param(a, marks=pytest.mark.xdist_group(f"nbgrader-{a}")) for a in ASSIGNMENTS]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")   # not torn down between xdist's batches (see test_grading_pipeline)
 def course(tmp_path_factory):
     """A scratch nbgrader course; ``course.released(assignment)`` generates its release on first use."""
     course = ScratchCourse.create(tmp_path_factory.mktemp("scratch") / "course")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+# A liveness bound that holds on a loaded CI machine (test workers and kernels sharing 2 cores);
+# the course's 0.3 s per change is a speed target, measured in a real browser by
+# scripts/check_widgets_in_browser.py (benchmarks/results/widget_times_*.json), not by a timed test.
+REDRAW_LIMIT_S = 5.0
+
 
 def redraw_times(box, changes) -> list[float]:
     """Seconds per change; ``changes``: (control name, new value) pairs."""
