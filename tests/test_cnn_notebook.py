@@ -133,9 +133,38 @@ def multiply_adds(channels):
     return total + previous * size * size * 10
 
 
-def test_multiply_add_ratios_in_the_model_answer():
+def test_multiply_add_ratios_in_the_model_answer(monkeypatch):
     mlp = 784 * 256 + 256 * 128 + 128 * 10
     text = CELLS["cost_answer"]
-    full, grading = multiply_adds([[32], [64], [128]]) / mlp, multiply_adds([[8], [16]]) / mlp
-    assert re.search(rf"about {full:.0f} times as many for the full profile's", text), full
+    channels = full_profile_constants(monkeypatch)["CHANNELS"]
+    full, grading = multiply_adds(channels) / mlp, multiply_adds([[8], [16]]) / mlp
+    assert re.search(rf"about {full:.0f} times as many for the full profile's `{re.escape(str(channels))}`", text), full
     assert f"{grading:.1f} times for the grading profile's" in text, grading
+
+
+RECORDED_FULL_RUN = REPO / "benchmarks" / "results" / "cnn_full.json"
+(NOTEBOOK_08,) = notebooks_of(REPO, SOLUTIONS, "08_modern_cnns")
+CELLS_08 = {c["id"]: "".join(c["source"]) for c in json.loads(NOTEBOOK_08.read_text())["cells"]}
+
+
+def spaced(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def test_what_06_and_08_say_of_the_full_run_is_the_recorded_run(monkeypatch):
+    """The full profile's main run takes minutes, too long for the suite: what 06 (7.1, section 9)
+    and 08 (section 10) say of it is benchmarks/cnn.py's recorded run of the current settings."""
+    run = json.loads(RECORDED_FULL_RUN.read_text())["main"]
+    setup = full_profile_constants(monkeypatch)
+    assert (run["channels"], run["epochs"]) == (setup["CHANNELS"], setup["EPOCHS"]), \
+        "the recorded run is of other settings: run benchmarks/cnn.py --profile full"
+    accuracy = f"{100 * run['test_acc']:.1f} % test accuracy"
+    minutes = f"{run['train_s'] / 60:.1f} minutes of training"
+    per_epoch = f"about {np.mean(run['seconds_per_epoch']):.0f} s per epoch"
+    params = f"{spaced(run['parameters'])} parameters"
+    assert accuracy in CELLS["training_md"] and minutes in CELLS["training_md"]
+    assert f"(`{setup['CHANNELS']}`, {params})" in CELLS["summary_md"] and f"{setup['EPOCHS']} epochs" in CELLS["summary_md"]
+    assert f"official test set: {100 * run['test_acc']:.1f} %" in CELLS["summary_md"]
+    assert f"reached {accuracy} in {minutes}" in CELLS_08["best_md"]
+    assert f"({params}, {accuracy} after {run['epochs']} epochs, {per_epoch}" in CELLS_08["best_question_md"]
+    assert f"VGG_CHANNELS = {setup['CHANNELS']}" in CELLS_08["receptive_field_tables"]
