@@ -1,7 +1,8 @@
 """Time of one training step of notebook 06's VGG-style networks on this CPU: a batch of
-128 Fashion-MNIST-sized images, forward, backward and AdamW, channels-last, one torch
-thread (what setup_notebook() picks on 2 CPUs); median of 20 steps after 5 warm-up steps.
-Used to choose the full profile's CHANNELS (benchmarks/cnn.md). Not a timed test.
+128 Fashion-MNIST-sized images, forward, backward and AdamW, channels-last, with the threads
+the notebook's setup cell chooses (1 torch thread on 2 CPUs); median of 20 steps after 5
+warm-up steps. The networks are built by the solution notebook's own `make_vgg`. Used to
+choose the full profile's CHANNELS (benchmarks/cnn.md). Not a timed test.
 
     .venv/bin/python benchmarks/cnn_step_time.py "[[32], [64], [128]]" "[[16, 16], [32, 32], [64]]"
 """
@@ -11,26 +12,28 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from course_grader.cells import NotebookCells
 
-def vgg(channels: list[list[int]]) -> nn.Sequential:
-    """06's layout: per stage 3x3 conv -> BN -> ReLU for each width, then 2x2 max pooling; one linear layer."""
-    layers, previous, size = [], 1, 28
-    for stage in channels:
-        for width in stage:
-            layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
-            previous = width
-        layers.append(nn.MaxPool2d(2))
-        size //= 2
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(previous * size * size, 10))
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "06_cnn" / "06_cnn.ipynb"
 
 
-def step_ms(channels, steps=20, warmup=5) -> float:
-    torch.manual_seed(0)
-    model = vgg(channels).to(memory_format=torch.channels_last)
+def notebook_make_vgg():
+    """06's `make_vgg`, after its setup cell (imports, threads)."""
+    cells = NotebookCells(NOTEBOOK)
+    for cell in ("setup", "make_vgg"):
+        error = cells.run(cell)
+        if error is not None:
+            raise error
+    return cells.namespace["make_vgg"]
+
+
+def step_ms(model: nn.Module, steps=20, warmup=5) -> float:
+    model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(128, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (128,))
@@ -45,12 +48,14 @@ def step_ms(channels, steps=20, warmup=5) -> float:
 
 
 def main(argv: list[str]) -> int:
-    torch.set_num_threads(1)
-    print(f"{os.cpu_count()} CPUs, 1 torch thread, load {os.getloadavg()[0]:.1f}")
+    make_vgg = notebook_make_vgg()
+    print(f"{os.cpu_count()} CPUs, {torch.get_num_threads()} torch thread(s), load {os.getloadavg()[0]:.1f}")
     for text in argv or ["[[32], [64], [128]]", "[[16, 16], [32, 32], [64]]"]:
         channels = json.loads(text)
-        params = sum(p.numel() for p in vgg(channels).parameters())
-        print(f"{str(channels):<28} {params:>8,} parameters  {step_ms(channels):6.0f} ms per step")
+        torch.manual_seed(0)
+        model = make_vgg(channels, use_batchnorm=True)
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{str(channels):<28} {params:>8,} parameters  {step_ms(model):6.0f} ms per step")
     return 0
 
 

@@ -13,7 +13,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
 
-
 @pytest.mark.parametrize("depth, expected", [(1, [0]), (3, [0, 1, 2]), (10, [0, 2, 4, 7, 9]),
                                              (50, [0, 12, 24, 37, 49])])
 def test_histogram_layers_first_last_and_spread(depth, expected):

@@ -14,7 +14,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
 
-
 class Block(nn.Module):
     def __init__(self, c_in, c_out, stride, shortcut, zero_init):
         super().__init__()

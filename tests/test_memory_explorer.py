@@ -13,7 +13,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
 
-
 @pytest.fixture(autouse=True)
 def one_thread():
     threads = torch.get_num_threads()

@@ -26,18 +26,18 @@ BY_ASSIGNMENT = [pytest.param(a, marks=pytest.mark.xdist_group(f"nbgrader-{a}"))
 
 
 @pytest.fixture(scope="session")   # not torn down between xdist's batches (see test_grading_pipeline)
-def course(tmp_path_factory):
-    """A scratch nbgrader course; ``course.released(assignment)`` generates its release on first use."""
+def released(tmp_path_factory):
+    """``released(assignment)``: a scratch nbgrader course in which that assignment is released
+    (generated on first use)."""
     course = ScratchCourse.create(tmp_path_factory.mktemp("scratch") / "course")
     generated = set()
 
-    def released(assignment):
+    def release(assignment):
         if assignment not in generated:
             course.generate(assignment)
             generated.add(assignment)
         return course
-    course.released = released
-    return course
+    return release
 
 
 def test_there_are_notebooks():
@@ -45,8 +45,8 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
-def test_release_is_what_nbgrader_generates(course, assignment):
-    course.released(assignment)
+def test_release_is_what_nbgrader_generates(released, assignment):
+    course = released(assignment)
     generated = {p.name: p.read_bytes() for p in notebooks_of(course.root, RELEASE, assignment)}
     committed = {p.name: p.read_bytes() for p in notebooks_of(REPO, RELEASE, assignment)}
     assert generated.keys() == committed.keys()
@@ -104,8 +104,8 @@ def test_a_check_runs_again_after_the_cells_below_it(notebook):
 
 
 @pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
-def test_release_hides_solutions_and_hidden_tests(course, assignment):
-    course.released(assignment)
+def test_release_hides_solutions_and_hidden_tests(released, assignment):
+    course = released(assignment)
     for notebook in notebooks_of(course.root, RELEASE, assignment):
         text = notebook.read_text()
         for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
@@ -113,8 +113,8 @@ def test_release_hides_solutions_and_hidden_tests(course, assignment):
 
 
 @pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
-def test_nbgrader_round_trip(course, assignment):
-    course.released(assignment)
+def test_nbgrader_round_trip(released, assignment):
+    course = released(assignment)
     solutions = notebooks_of(REPO, SOLUTIONS, assignment)
     course.submit("alice", assignment, solutions)
     course.submit("bob", assignment, notebooks_of(course.root, RELEASE, assignment))

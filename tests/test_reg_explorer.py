@@ -14,7 +14,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402 (the tests ask pyplot which figures it holds)
 
 
-
 def blobs(n, features=784, classes=3, seed=0, noise=1.0):
     """Gaussian blobs: an easy, fast classification problem in the explorer's input format."""
     rng = np.random.default_rng(seed)
