@@ -427,3 +427,43 @@ def test_export_csv_columns_are_explicit_and_consistent(tmp_path, template):
     alice = export()["alice"]
     assert (alice["manual_score"], alice["total_score"], alice["total_max"]) == ("2", "5", "5")
     assert alice["baseline_answer"] == "2"
+
+
+# Threads parsing at once, with the garbage collector letting another thread in mid-parse
+# (as a run's judge threads do): CPython 3.11's ast.parse raises
+# "SystemError: AST constructor recursion depth mismatch" (gh-106905), which stopped a
+# student's grading in CI ("the grader failed, nothing recorded").
+PARSE_IN_THREADS = """
+import ast, gc, sys, threading, time
+from course_grader.grading import verdicts
+source = "\\n".join(f"def f{i}(x):\\n    return [[(a, b) for a in range({i})] for b in x if (b and (a or c))]"
+                   for i in range(100))
+gc.set_threshold(50)
+gc.callbacks.append(lambda phase, info: time.sleep(0))
+errors = []
+def parse_many(parse):
+    for _ in range(20):
+        try:
+            parse(source)
+        except SystemError as error:
+            errors.append(error)
+threads = [threading.Thread(target=parse_many, args=(eval(sys.argv[1]),)) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(errors))
+"""
+
+
+def test_the_grader_parses_student_code_one_thread_at_a_time():
+    import subprocess
+    import sys
+
+    def errors(parse: str) -> int:
+        run = subprocess.run([sys.executable, "-c", PARSE_IN_THREADS, parse], capture_output=True, text=True,
+                             timeout=300, cwd=REPO)
+        assert run.returncode == 0, run.stderr
+        return int(run.stdout)
+
+    assert errors("verdicts.parse") == 0
+    if errors("ast.parse") == 0:
+        pytest.skip("this Python's ast.parse did not fail in threads here: the lock is not shown to matter")

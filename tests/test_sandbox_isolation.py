@@ -165,7 +165,8 @@ def test_a_flooding_cell_is_cut_while_it_runs(tmp_path):
         "import os, sys\nfor i in range(200):\n    print('p' * 2**20, flush=True)\n"
         "    os.write(2, b'e' * 2**20) if i % 2 else None\n"
         "print('last line')")])
-    kernel = sandbox_exec.start_kernel(str(tmp_path), dict(os.environ), str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    kernel = sandbox_exec.Kernel(str(tmp_path), dict(os.environ), str(tmp_path / "home"))
     status = sandbox_exec.run(nb, kernel, cell_timeout=120, notebook_limit=150, cwd=str(tmp_path))
     outputs = nb.cells[0].outputs
     assert status["truncated_outputs"] > 0 and status["stopped_at"] is None

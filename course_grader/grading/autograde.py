@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -86,8 +86,8 @@ class StudentResult:
     def record(self) -> dict:
         return {"student": self.student, "score": self.score, "max_score": self.max_score,
                 "inputs_secret": self.inputs_secret, "submission": self.submission,
-                "notebooks": [{k: v for k, v in asdict(n).items() if k != "executed"}
-                              for n in self.notebooks]}
+                "notebooks": [{k: v for k, v in asdict(replace(n, executed=None)).items() if k != "executed"}
+                              for n in self.notebooks]}     # (asdict would deep-copy the notebook)
 
 
 class GradingIncomplete(RuntimeError):

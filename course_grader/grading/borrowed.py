@@ -18,7 +18,7 @@ import ast
 from functools import lru_cache
 
 from .sandbox import package_dir
-from .verdicts import bound_names
+from .verdicts import bound_names, parse
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +30,7 @@ def course_helpers() -> dict[str, str]:
     for path in sorted(root.rglob("*.py")):
         parts = path.relative_to(root.parent).with_suffix("").parts
         module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        for node in parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
                 helpers.setdefault(node.name, module)
     return helpers
@@ -53,7 +53,7 @@ def reached_names(source: str, names: set[str]) -> set[str]:
     if "course_utils" not in source:
         return set()
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:          # the cell will not run either; read it as text
         return {n for n in names if n in source}
     reached = set()

@@ -10,7 +10,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import (Assignment, Grade, GradeCell, Gradebook, MissingEntry, Notebook, SubmittedAssignment,
+                          SubmittedNotebook)
 from nbgrader.preprocessors import SaveCells
 
 from ..execute import tool_env
@@ -55,9 +56,11 @@ def record_scores(course_root: Path, assignment: str, student: str,
         with warnings.catch_warnings():   # nbgrader's own SQLAlchemy autoflush noise
             warnings.simplefilter("ignore")
             book.add_submission(assignment, student)
+    grades = _grades(book, assignment, student)
     for notebook, cells in scores.items():
         for cell in cells:
-            grade = book.find_grade(cell.grade_id, notebook, assignment, student)
+            grade = grades.get((notebook, cell.grade_id)) or book.find_grade(cell.grade_id, notebook,
+                                                                              assignment, student)
             if cell.manual:
                 # As nbgrader: an untouched answer is 0, a written one waits for a person.
                 # A regrade keeps the instructor's score (and so needs no new grade).
@@ -67,6 +70,20 @@ def record_scores(course_root: Path, assignment: str, student: str,
                 grade.auto_score = cell.score
                 grade.needs_manual_grade = False
     book.db.commit()
+
+
+def _grades(book: Gradebook, assignment: str, student: str) -> dict[tuple[str, str], Grade]:
+    """{(notebook, grade_id): Grade} of the student's submission, in one query
+    (nbgrader's find_grade makes one per cell, with a flush before each: 0.07 s
+    of the parent's serial work per student of notebook 02)."""
+    rows = (book.db.query(Grade, Notebook.name, GradeCell.name)
+            .join(GradeCell, GradeCell.id == Grade.cell_id)
+            .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
+            .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+            .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+            .filter(Assignment.name == assignment, SubmittedAssignment.student_id == student))
+    return {(notebook, cell): grade for grade, notebook, cell in rows}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import re
 import secrets
 import symtable
 import textwrap
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,10 +130,22 @@ def probe_identities(code: str, namespace: dict) -> dict[str, str]:
     return {name: identity(c) for name, c in codes.items()}
 
 
+# ast.parse is not thread-safe in CPython 3.11 (gh-106905: its recursion bookkeeping is
+# shared, so two threads parsing at once raise "SystemError: AST constructor recursion depth
+# mismatch"); a grading run prepares and judges students in threads.
+_AST_LOCK = threading.Lock()
+
+
+def parse(source: str) -> ast.Module:
+    """``ast.parse``, one thread at a time."""
+    with _AST_LOCK:
+        return ast.parse(source)
+
+
 def seal_settings(sources: list[str]) -> bytes:
     """The seal file for the sandbox (``verdict.seal``): a fresh key, and the modules
     the hidden cells import, sealed with the rest before any student cell."""
-    modules = sorted({name for source in sources for node in ast.parse(source).body
+    modules = sorted({name for source in sources for node in parse(source).body
                       if isinstance(node, (ast.Import, ast.ImportFrom))
                       for name in ([a.name for a in node.names] if isinstance(node, ast.Import)
                                    else [node.module] if node.module and not node.level else [])})
@@ -140,7 +153,7 @@ def seal_settings(sources: list[str]) -> bytes:
 
 
 def cell_imports(source: str) -> list[str]:
-    return [ast.get_source_segment(source, node) for node in ast.parse(source).body
+    return [ast.get_source_segment(source, node) for node in parse(source).body
             if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
@@ -182,7 +195,7 @@ def bound_names(source: str, defs_only: bool = False) -> set[str]:
     """Names a cell binds at its top level (defs and classes; unless
     ``defs_only``, also imports and assignments)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return set()
     names = set()
