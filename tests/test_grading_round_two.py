@@ -251,17 +251,7 @@ def mutated_exercise(template):
     return None, []
 
 
-def with_after_checks():
-    found = []
-    for assignment in assignments():
-        for template in load_templates(REPO, assignment):
-            if mutated_exercise(template)[0]:
-                found.append(assignment)
-                break
-    return found
-
-
-@pytest.mark.parametrize("assignment", with_after_checks())
+@pytest.mark.parametrize("assignment", assignments())     # each has a check of its inputs after the call
 def test_wrapped_probe_machinery_wins_nothing_in_any_notebook(tmp_path, assignment):
     """The solution with one exercise's functions made to change their array
     arguments in place, alone and with WRAP_PROBE_MACHINERY before the hidden
@@ -270,8 +260,10 @@ def test_wrapped_probe_machinery_wins_nothing_in_any_notebook(tmp_path, assignme
     root = tmp_path / "course"
     ScratchCourse.create(root)
     inbox = tmp_path / "inbox"
+    templates = load_templates(REPO, assignment)
+    assert any(mutated_exercise(t)[0] for t in templates), f"{assignment}: no hidden check looks at its inputs after the call"
     for notebook in notebooks_of(REPO, "solutions", assignment):
-        template = next(t for t in load_templates(REPO, assignment) if t.name == notebook.stem)
+        template = next(t for t in templates if t.name == notebook.stem)
         answer, functions = mutated_exercise(template)
         for student in ("mutating", "cheater"):
             nb = nbformat.read(notebook, as_version=4)

@@ -202,7 +202,7 @@ def open_and_run_all(page, base: str, name: str, before_run: str | None = None) 
     page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
     if before_run:
         page.evaluate(before_run)
-    _wait_for(lambda: _kernel_idle(page), 60, f"{name}: the kernel did not start")
+    _wait_for(lambda: _kernel_settled(page, base), 60, f"{name}: the kernel did not start")
     from playwright.sync_api import TimeoutError as ClickTimeout
 
     for _ in range(3):  # a click too early in the page's life (or on a loaded machine) is lost: again
@@ -225,6 +225,19 @@ def _started(page) -> bool:
 
 def _kernel_idle(page) -> bool:
     return page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+
+
+def _kernel_settled(page, base: str) -> bool:
+    """The page's kernel idle, and the server's kernels the same, all idle, 2 s apart: at page
+    load JupyterLab may start a kernel and replace it a second later, and a Run All sent to the
+    first one ran its first cell only (CI, 2026-12-08: "0 of 2 explorers rendered")."""
+    def kernels():
+        return {k["id"]: k["execution_state"] for k in api(base, "/api/kernels") or []}
+    before = kernels()
+    if not (_kernel_idle(page) and before and set(before.values()) == {"idle"}):
+        return False
+    page.wait_for_timeout(2000)
+    return kernels() == before and _kernel_idle(page)
 
 
 def _all_cells_ran(page) -> bool:
