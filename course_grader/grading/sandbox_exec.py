@@ -117,7 +117,8 @@ def kernel_client_class():
             return self.process.poll() is None
 
         async def wait_for_ready(self, timeout: float | None = None) -> None:
-            deadline = time.monotonic() + (timeout or 60)
+            timeout = timeout or 60
+            deadline = time.monotonic() + timeout
             while True:
                 self.kernel_info()
                 try:
